@@ -1,0 +1,1 @@
+"""swift-conductor-client: write Conductor task workers in Python."""

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Union
+
+from ._wire import WireModel, extra_field
+from .task_exec_log import TaskExecLog, now_millis
+from .task_result_status import TaskResultStatus
+
+
+@dataclass
+class TaskResult(WireModel):
+    """What a worker reports for a task. ``status`` takes the enum or its name."""
+
+    task_id: Optional[str] = None
+    workflow_instance_id: Optional[str] = None
+    status: Optional[Union[TaskResultStatus, str]] = None
+    output_data: Dict[str, Any] = field(default_factory=dict)
+    reason_for_incompletion: Optional[str] = None
+    callback_after_seconds: Optional[int] = None
+    worker_id: Optional[str] = None
+    logs: List[TaskExecLog] = field(default_factory=list)
+    extend_lease: Optional[bool] = None
+    sub_workflow_id: Optional[str] = None
+    external_output_payload_storage_path: Optional[str] = None
+    extra: Dict[str, Any] = extra_field()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "status" and value is not None and not isinstance(value, TaskResultStatus):
+            value = _status(value)
+        object.__setattr__(self, name, value)
+
+    def add_output_data(self, key: str, value: Any) -> TaskResult:
+        self.output_data[key] = value
+        return self
+
+    def log(self, message: str) -> TaskResult:
+        self.logs.append(TaskExecLog(log=message, task_id=self.task_id, created_time=now_millis()))
+        return self
+
+
+def _status(value: Any) -> TaskResultStatus:
+    try:
+        return TaskResultStatus(value)
+    except ValueError:
+        names = ", ".join(s.value for s in TaskResultStatus)
+        raise ValueError(f"TaskResult.status must be one of {names}; got {value!r}") from None
