@@ -1,1 +1,88 @@
-"""swift-conductor-client: write Conductor task workers in Python."""
+"""swift-conductor-client: write Conductor task workers in Python.
+
+The public face. Names are imported on first use, so ``import swift_conductor.http.models`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "2.0.0.dev0"
+
+_EXPORTS = {
+    "Configuration": "swift_conductor.configuration",
+    "Task": "swift_conductor.http.models",
+    "TaskResult": "swift_conductor.http.models",
+    "TaskResultStatus": "swift_conductor.http.models",
+    "TaskExecLog": "swift_conductor.http.models",
+    "TaskDef": "swift_conductor.http.models",
+    "WorkflowDef": "swift_conductor.http.models",
+    "WorkflowTask": "swift_conductor.http.models",
+    "StartWorkflowRequest": "swift_conductor.http.models",
+    "Workflow": "swift_conductor.http.models",
+    "TaskClient": "swift_conductor.clients",
+    "MetadataClient": "swift_conductor.clients",
+    "WorkflowClient": "swift_conductor.clients",
+    "WorkerAbc": "swift_conductor.worker.worker_interface",
+    "Worker": "swift_conductor.worker.worker",
+    "NonRetryableError": "swift_conductor.worker.errors",
+    "InProgress": "swift_conductor.worker.errors",
+    "TaskInputError": "swift_conductor.worker.errors",
+    "WorkerConfigurationError": "swift_conductor.worker.errors",
+    "execute_task": "swift_conductor.worker.execution",
+    "WorkerHost": "swift_conductor.automation.worker_host",
+}
+
+__all__ = [
+    "Configuration",
+    "InProgress",
+    "MetadataClient",
+    "NonRetryableError",
+    "StartWorkflowRequest",
+    "Task",
+    "TaskClient",
+    "TaskDef",
+    "TaskExecLog",
+    "TaskInputError",
+    "TaskResult",
+    "TaskResultStatus",
+    "Worker",
+    "WorkerAbc",
+    "WorkerConfigurationError",
+    "WorkerHost",
+    "Workflow",
+    "WorkflowClient",
+    "WorkflowDef",
+    "WorkflowTask",
+    "execute_task",
+]
+
+if TYPE_CHECKING:
+    from .automation.worker_host import WorkerHost
+    from .clients import MetadataClient, TaskClient, WorkflowClient
+    from .configuration import Configuration
+    from .http.models import (
+        StartWorkflowRequest,
+        Task,
+        TaskDef,
+        TaskExecLog,
+        TaskResult,
+        TaskResultStatus,
+        Workflow,
+        WorkflowDef,
+        WorkflowTask,
+    )
+    from .worker.errors import InProgress, NonRetryableError, TaskInputError, WorkerConfigurationError
+    from .worker.execution import execute_task
+    from .worker.worker import Worker
+    from .worker.worker_interface import WorkerAbc
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'swift_conductor' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

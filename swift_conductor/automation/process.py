@@ -1,0 +1,58 @@
+"""The entry point of a spawned worker process: signals, logging, then the TaskRunner.
+
+SIGTERM stops polling and drains (in-flight tasks finish and are reported within the grace period), then the
+process exits 0; a second SIGTERM exits at once. SIGINT is ignored here: a terminal's Ctrl-C reaches the
+whole process group, and the host turns it into one SIGTERM per child so a child does not see two signals.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from types import FrameType
+from typing import List, Optional
+
+from ..configuration import Configuration
+from ..worker.settings import WorkerSettings
+from ..worker.worker_interface import WorkerAbc
+from .task_runner import TaskRunner
+
+logger = logging.getLogger("swift_conductor.automation")
+
+EXIT_ABANDONED = 3  # results could not be delivered before the grace period ended
+
+
+def run_worker_process(
+    worker: WorkerAbc,
+    settings: List[WorkerSettings],
+    configuration: Configuration,
+    grace_period: float,
+    log_level: Optional[int],
+) -> None:
+    configuration.apply_logging()
+    lib_logger = logging.getLogger("swift_conductor")
+    if log_level is not None and not lib_logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
+        lib_logger.addHandler(handler)
+        if not configuration.debug:
+            lib_logger.setLevel(log_level)
+    runner = TaskRunner(worker, settings, configuration)
+    signals = {"count": 0}
+
+    def on_term(signum: int, frame: Optional[FrameType]) -> None:
+        signals["count"] += 1
+        if signals["count"] > 1:
+            logger.warning("second stop signal: exiting now with %d task(s) in flight", runner.in_flight)
+            os._exit(1)
+        logger.info("stop signal: no more polling, draining %d task(s) in flight", runner.in_flight)
+        runner.stop()
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    lost = runner.run(grace_period)
+    logger.info("worker %s stopped after %d task(s)", worker, runner.completed)
+    logging.shutdown()
+    sys.exit(EXIT_ABANDONED if lost else 0)

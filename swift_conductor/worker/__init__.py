@@ -1,0 +1,1 @@
+"""The worker side: WorkerAbc, Worker, input binding, settings resolution and the registry."""

@@ -1,0 +1,39 @@
+"""Exceptions and return markers a worker function uses to steer its task's status."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Mapping, Optional
+
+
+class NonRetryableError(Exception):
+    """Raise from a worker to fail the task with FAILED_WITH_TERMINAL_ERROR: the server will not retry it."""
+
+
+class TaskInputError(NonRetryableError):
+    """The task's input does not fit the worker function's parameters. Retrying the same input cannot help."""
+
+
+class WorkerConfigurationError(ValueError):
+    """A worker setting (constructor, ``worker.ini`` or environment) has a bad value; raised at host build."""
+
+
+class InProgress:
+    """Return this from a worker function to keep the task IN_PROGRESS and have it delivered again.
+
+    The server hands the same task id back after ``callback_after_seconds``; ``output`` replaces the task's
+    output (it is not merged), so it can carry a checkpoint. The ``Task`` parameter's ``poll_count`` tells how
+    many times the task has been delivered.
+    """
+
+    def __init__(self, callback_after_seconds: int = 0, output: Optional[Mapping[str, Any]] = None) -> None:
+        if isinstance(callback_after_seconds, bool) or not isinstance(callback_after_seconds, int):
+            raise TypeError(
+                f"InProgress: callback_after_seconds must be an int, got {callback_after_seconds!r}"
+            )
+        if callback_after_seconds < 0:
+            raise ValueError(f"InProgress: callback_after_seconds must be >= 0, got {callback_after_seconds}")
+        self.callback_after_seconds = callback_after_seconds
+        self.output: Dict[str, Any] = dict(output or {})
+
+    def __repr__(self) -> str:
+        return f"InProgress(callback_after_seconds={self.callback_after_seconds}, output={self.output!r})"

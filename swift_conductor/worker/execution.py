@@ -1,0 +1,64 @@
+"""Run one task through a worker and always come back with a TaskResult to report.
+
+Used by the runtime for every task, and handy in users' unit tests: it never raises for what the worker did.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+
+from ..http.models import Task, TaskResult
+from ..http.models.task_result_status import TaskResultStatus
+from .errors import NonRetryableError
+from .worker_interface import WorkerAbc
+
+logger = logging.getLogger("swift_conductor.worker")
+
+MAX_REASON = 500  # the server cuts reasonForIncompletion here
+
+
+def execute_task(worker: WorkerAbc, task: Task) -> TaskResult:
+    """``worker.execute(task)``, with exceptions mapped to FAILED (or FAILED_WITH_TERMINAL_ERROR for a
+    :class:`NonRetryableError`) and ids, worker id and a JSON-safe output guaranteed."""
+    try:
+        result = worker.execute(task)
+        if not isinstance(result, TaskResult):
+            raise TypeError(
+                f"{type(worker).__name__}.execute returned {type(result).__name__}, not TaskResult"
+            )
+        if result.status is None:
+            raise ValueError(f"{type(worker).__name__}.execute returned a TaskResult without a status")
+        _check_json(result)
+    except Exception as exc:
+        result = failed_result(worker, task, exc)
+    result.task_id = result.task_id or task.task_id
+    result.workflow_instance_id = result.workflow_instance_id or task.workflow_instance_id
+    result.worker_id = result.worker_id or worker.get_identity()
+    return result
+
+
+def failed_result(worker: WorkerAbc, task: Task, exc: BaseException) -> TaskResult:
+    """FAILED with the message as reason and the traceback in the task's logs."""
+    terminal = isinstance(exc, NonRetryableError)
+    result = worker.get_task_result_from_task(task)
+    result.status = TaskResultStatus.FAILED_WITH_TERMINAL_ERROR if terminal else TaskResultStatus.FAILED
+    reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    result.reason_for_incompletion = reason[:MAX_REASON]
+    result.log("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    logger.warning(
+        "task %s (%s) failed%s: %s",
+        task.task_id,
+        task.task_def_name or task.task_type,
+        " terminally" if terminal else "",
+        reason,
+    )
+    return result
+
+
+def _check_json(result: TaskResult) -> None:
+    try:
+        json.dumps(result.output_data)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"task output is not JSON-serializable: {exc}") from exc

@@ -1,0 +1,118 @@
+"""Worker: a WorkerAbc around a plain callable (what ``@worker_task`` builds)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any, Callable, Optional, Sequence, Union
+
+import wrapt
+
+from ..http.models import Task, TaskResult
+from ..http.models.task_result_status import TaskResultStatus
+from .binding import Binder, to_output
+from .errors import InProgress
+from .worker_interface import WorkerAbc
+
+
+class Worker(WorkerAbc):
+    """Runs ``execute_function`` for each task: input keys bind to its parameters, its return value becomes
+    the output. See :mod:`swift_conductor.worker.binding` for the rules.
+
+    The function must be importable (defined at module top level, also in ``__main__``): a worker process
+    imports it again by module and name rather than pickling its code.
+    """
+
+    def __init__(
+        self,
+        task_definition_name: Union[str, Sequence[str]],
+        execute_function: Callable[..., Any],
+        poll_interval: Optional[float] = None,
+        domain: Optional[str] = None,
+        worker_id: Optional[str] = None,
+        thread_count: int = 1,
+        poll_timeout: Optional[int] = None,
+    ) -> None:
+        super().__init__(
+            task_definition_name,
+            domain=domain,
+            poll_interval=poll_interval,
+            worker_id=worker_id,
+            thread_count=thread_count,
+            poll_timeout=poll_timeout,
+        )
+        if not callable(execute_function):
+            raise TypeError(f"Worker {task_definition_name!r}: execute_function must be callable")
+        self.execute_function = _unwrap(execute_function)
+        self._binder = Binder(self.execute_function)
+
+    def execute(self, task: Task) -> TaskResult:
+        value = self.execute_function(**self._binder.bind(task))
+        if isinstance(value, TaskResult):
+            return value
+        result = self.get_task_result_from_task(task)
+        if isinstance(value, InProgress):
+            result.status = TaskResultStatus.IN_PROGRESS
+            result.callback_after_seconds = value.callback_after_seconds
+            result.output_data = value.output
+        else:
+            result.status = TaskResultStatus.COMPLETED
+            result.output_data = to_output(value)
+        return result
+
+    # A worker crosses into a spawned process by reference to its function, never by pickled code.
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["execute_function"] = function_reference(self.execute_function)
+        del state["_binder"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        state["execute_function"] = _unwrap(resolve_reference(state["execute_function"]))
+        self.__dict__.update(state)
+        self._binder = Binder(self.execute_function)
+
+
+class WorkerFunction(wrapt.FunctionWrapper):
+    """What ``@worker_task`` returns: the function itself to callers, and a marker for :func:`_unwrap`."""
+
+    def __init__(self, wrapped: Callable[..., Any]) -> None:
+        super().__init__(wrapped, _call_through)
+
+
+def _call_through(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+    return wrapped(*args, **kwargs)
+
+
+def _unwrap(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The plain function behind a ``@worker_task`` wrapper (other decorators are left in place)."""
+    while isinstance(func, WorkerFunction):
+        func = func.__wrapped__
+    return func
+
+
+def function_reference(func: Callable[..., Any]) -> tuple:
+    module = getattr(func, "__module__", None)
+    qualname = getattr(func, "__qualname__", "")
+    if not module or "<locals>" in qualname or "<lambda>" in qualname:
+        raise TypeError(
+            f"worker function {qualname or func!r} cannot be sent to a worker process: "
+            "define it at the top level of a module"
+        )
+    if module == "__main__" and not getattr(sys.modules.get("__main__"), "__file__", None):
+        raise TypeError(
+            f"worker function {qualname} is defined in an interactive __main__: "
+            "worker processes cannot import it; move it into a file"
+        )
+    return (module, qualname)
+
+
+def resolve_reference(ref: Any) -> Callable[..., Any]:
+    if callable(ref):
+        return ref
+    module_name, qualname = ref
+    module = sys.modules.get(module_name) or importlib.import_module(module_name)
+    obj: Any = module
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj

@@ -1,0 +1,116 @@
+"""WorkerAbc: the class a worker subclasses for full control over how a task runs."""
+
+from __future__ import annotations
+
+import abc
+import itertools
+import os
+import socket
+import threading
+from typing import List, Optional, Sequence, Union
+
+from ..http.models import Task, TaskResult
+
+DEFAULT_POLLING_INTERVAL_MS = 100.0
+
+_serial = itertools.count(1)
+_serial_lock = threading.Lock()
+
+
+class WorkerAbc(abc.ABC):
+    """A worker for one task type (or several, polled in turn).
+
+    Settings given here sit at the bottom of the precedence table: ``worker.ini`` and environment variables
+    override them (see docs/configuration.md). ``poll_interval`` is in milliseconds, the wait after a poll that
+    found no task; a subclass may instead override :meth:`get_polling_interval_in_seconds`.
+    """
+
+    def __init__(
+        self,
+        task_definition_name: Union[str, Sequence[str]],
+        *,
+        domain: Optional[str] = None,
+        poll_interval: Optional[float] = None,
+        worker_id: Optional[str] = None,
+        thread_count: int = 1,
+        poll_timeout: Optional[int] = None,
+    ) -> None:
+        names = (
+            [task_definition_name] if isinstance(task_definition_name, str) else list(task_definition_name)
+        )
+        if not names or not all(isinstance(n, str) and n.strip() for n in names):
+            raise ValueError(f"task_definition_name must be a non-empty name or list of names, got {names!r}")
+        self.task_definition_names: List[str] = names
+        self._next_name = 0
+        self.domain = domain
+        self.poll_interval = poll_interval
+        self.worker_id = worker_id
+        self.thread_count = thread_count
+        self.poll_timeout = poll_timeout
+        self._identity: Optional[tuple] = None
+
+    @abc.abstractmethod
+    def execute(self, task: Task) -> TaskResult:
+        """Run the task and return its result (status COMPLETED, FAILED, ... and output)."""
+
+    # -- the seed's accessors ----------------------------------------------------------------------------------
+    def get_task_result_from_task(self, task: Task) -> TaskResult:
+        """A result addressed to ``task`` (ids and worker id filled in), for ``execute`` to complete."""
+        return TaskResult(
+            task_id=task.task_id,
+            workflow_instance_id=task.workflow_instance_id,
+            worker_id=self.get_identity(),
+        )
+
+    def get_polling_interval_in_seconds(self) -> float:
+        interval = self.poll_interval
+        return (DEFAULT_POLLING_INTERVAL_MS if interval is None else float(interval)) / 1000.0
+
+    def get_task_definition_name(self) -> str:
+        """The task name to poll next: with several names, each call moves to the next one."""
+        name = self.task_definition_names[self._next_name % len(self.task_definition_names)]
+        self._next_name += 1
+        return name
+
+    def get_identity(self) -> str:
+        """The worker id sent with polls and results: ``worker_id`` if given, else host, pid and a serial.
+
+        Unique per process and per worker, so the server shows which process holds a task.
+        """
+        if self.worker_id:
+            return self.worker_id
+        pid = os.getpid()
+        if self._identity is None or self._identity[0] != pid:
+            with _serial_lock:
+                serial = next(_serial)
+            self._identity = (pid, f"{socket.gethostname()}-{pid}-{serial}")
+        return str(self._identity[1])
+
+    def get_domain(self) -> Optional[str]:
+        return self.domain
+
+    def paused(self) -> bool:
+        """Return True to stop polling for a while; asked before every poll."""
+        return False
+
+    # -- properties ----------------------------------------------------------------------------------------
+    @property
+    def domain(self) -> Optional[str]:
+        return self._domain
+
+    @domain.setter
+    def domain(self, value: Optional[str]) -> None:
+        self._domain = value or None
+
+    @property
+    def poll_interval(self) -> Optional[float]:
+        """Milliseconds to wait after an empty poll (None: the library default, 100 ms)."""
+        return self._poll_interval
+
+    @poll_interval.setter
+    def poll_interval(self, value: Optional[float]) -> None:
+        self._poll_interval = value
+
+    def __repr__(self) -> str:
+        names = ",".join(self.task_definition_names)
+        return f"<{type(self).__name__} {names}>"

@@ -1,0 +1,53 @@
+"""Worker functions for the binding tests, written under postponed annotations on purpose."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+from swift_conductor.http.models import Task
+
+
+class Color(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@dataclass
+class Address:
+    street: str
+    zip_code: int
+
+
+@dataclass
+class Order:
+    order_id: str
+    quantity: int
+    address: Address
+    tags: List[str] = field(default_factory=list)
+    note: Optional[str] = None
+
+
+def typed(count: int, ratio: float, name: str, flag: bool, color: Color) -> dict:
+    return {"count": count, "ratio": ratio, "name": name, "flag": flag, "color": color.value}
+
+
+def with_dataclass(order: Order) -> Order:
+    return order
+
+
+def with_task(task: Task, x: int = 0) -> dict:
+    return {"task_id": task.task_id, "poll_count": task.poll_count, "x": x}
+
+
+def one_untyped(value):  # type: ignore[no-untyped-def]
+    return value
+
+
+def containers(items: List[int], lookup: Dict[str, float], maybe: Optional[int] = None) -> dict:
+    return {"items": items, "lookup": lookup, "maybe": maybe}
+
+
+def catch_all(a: int, **rest: object) -> dict:
+    return {"a": a, "rest": rest}
