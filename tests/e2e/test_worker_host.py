@@ -1,0 +1,98 @@
+"""WorkerHost end to end, on both servers: real processes, real signals, a real outage."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from swift_conductor.http.models import Workflow
+
+from ..support.proxy import FaultProxy, split_url
+from .conftest import Launcher, Server, wait_for
+
+
+def test_the_seed_program_serves_two_task_workflows(server: Server, launch: Launcher, uid: str) -> None:
+    first, second, workflow = f"seed1_{uid}", f"seed2_{uid}", f"seedwf_{uid}"
+    server.define(workflow, first, second)
+    program = launch("seed_program.py", server.url, first, second)
+    ids = [server.workflows.start_workflow(workflow, {"n": i}) for i in range(5)]
+    done = [wait_for(lambda i=i: server.finished(i), 30, f"workflow {i}") for i in ids]
+    assert [w.status for w in done] == ["COMPLETED"] * 5
+    for w in done:
+        assert w.output["last"] == {"outputKey1": "value", "oddEven": 1, "mod": 4}
+        assert len({t.worker_id for t in w.tasks}) == 2, "each process polls with its own worker id"
+    assert len(program.worker_pids()) == 2
+    program.signal(signal.SIGTERM)
+    assert program.wait(40) == 0
+
+
+def _slow_task(server: Server, workflow_id: str) -> Workflow:
+    def started() -> Workflow | None:
+        wf = server.workflows.get_workflow(workflow_id)
+        return wf if wf.tasks and wf.tasks[0].status == "IN_PROGRESS" else None
+
+    return wait_for(started, 30, "the slow task to be picked up")
+
+
+def test_sigterm_finishes_and_reports_the_task_in_flight(server: Server, launch: Launcher, uid: str) -> None:
+    prefix = f"term_{uid}"
+    server.define(f"{prefix}_wf", f"{prefix}_slow")
+    program = launch("decorated_program.py", server.url, env={"E2E_PREFIX": prefix, "E2E_SLOW_SECONDS": "3"})
+    wid = server.workflows.start_workflow(f"{prefix}_wf", {"n": 1})
+    _slow_task(server, wid)
+    program.signal(signal.SIGTERM)
+    time.sleep(0.5)
+    late = server.workflows.start_workflow(f"{prefix}_wf", {"n": 2})  # must not be picked up any more
+    assert program.wait(30) == 0
+    assert "host exited cleanly" in program.log()
+    done = server.workflows.get_workflow(wid)
+    assert done.status == "COMPLETED", program.log()[-2000:]
+    assert done.tasks[0].output_data["n"] == 1
+    waiting = server.workflows.get_workflow(late)
+    assert waiting.status == "RUNNING" and waiting.tasks[0].status == "SCHEDULED"
+    server.workflows.terminate(late, "test over")
+
+
+def test_a_killed_worker_process_is_restarted_and_serves_again(server: Server, launch: Launcher, uid: str) -> None:
+    prefix = f"kill_{uid}"
+    server.define(f"{prefix}_wf", f"{prefix}_fast")
+    program = launch("decorated_program.py", server.url, env={"E2E_PREFIX": prefix})
+    before = wait_for(lambda: program.worker_pids() if len(program.worker_pids()) == 2 else None, 20, "2 workers")
+    wid = server.workflows.start_workflow(f"{prefix}_wf", {"n": 1})
+    assert wait_for(lambda: server.finished(wid), 30, "first workflow").status == "COMPLETED"
+    for pid in before:
+        os.kill(pid, signal.SIGKILL)
+    after = wait_for(
+        lambda: program.worker_pids() if len(set(program.worker_pids()) - set(before)) == 2 else None,
+        20,
+        "restarted workers",
+    )
+    assert not set(after) & set(before)
+    wid2 = server.workflows.start_workflow(f"{prefix}_wf", {"n": 21})
+    done = wait_for(lambda: server.finished(wid2), 30, "workflow after restart")
+    assert done.status == "COMPLETED" and done.output["last"] == {"result": 42}
+    assert "killed by SIGKILL" in program.log()
+    program.signal(signal.SIGTERM)
+    assert program.wait(40) == 0
+
+
+def test_results_survive_a_server_outage_during_the_update(server: Server, launch: Launcher, uid: str) -> None:
+    prefix = f"outage_{uid}"
+    server.define(f"{prefix}_wf", f"{prefix}_slow")
+    host, port = split_url(server.url)
+    with FaultProxy(host, port) as proxy:
+        proxied = f"http://127.0.0.1:{proxy.port}/api"
+        program = launch("decorated_program.py", proxied, env={"E2E_PREFIX": prefix, "E2E_SLOW_SECONDS": "1"})
+        wid = server.workflows.start_workflow(f"{prefix}_wf", {"n": 5})
+        _slow_task(server, wid)
+        proxy.down()  # the task finishes while the server is unreachable
+        time.sleep(4)
+        assert server.workflows.get_workflow(wid).status == "RUNNING"
+        proxy.up()
+        done = wait_for(lambda: server.finished(wid), 40, "the result delivered after the outage")
+        assert done.status == "COMPLETED" and done.tasks[0].output_data["n"] == 5
+        log = program.log()
+        assert "could not report task" in log and "retrying" in log
+        program.signal(signal.SIGTERM)
+        assert program.wait(40) == 0
