@@ -58,7 +58,9 @@ def shared_session() -> requests.Session:
             adapter = HTTPAdapter(pool_connections=4, pool_maxsize=_POOL_SIZE)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
-            session.trust_env = True
+            # Proxy and CA-bundle variables are read once per client (see ApiClient), not on every request:
+            # requests' per-request environment scan costs about half a millisecond of CPU per call.
+            session.trust_env = False
             _session = (pid, session)
         return _session[1]
 
@@ -68,6 +70,18 @@ class ApiClient:
 
     def __init__(self, configuration: Optional[Configuration] = None) -> None:
         self.configuration = configuration or Configuration()
+        self._environment: Optional[Tuple[Dict[str, str], Any]] = None
+
+    def _proxies_and_verify(self) -> Tuple[Dict[str, str], Any]:
+        """HTTP(S)_PROXY / NO_PROXY and REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, as requests would read them."""
+        if self._environment is None:
+            config = self.configuration
+            proxies = requests.utils.get_environ_proxies(config.server_api_url)
+            verify = config.verify
+            if verify is True:
+                verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+            self._environment = (dict(proxies), verify)
+        return self._environment
 
     # -- paths ---------------------------------------------------------------------------------------------
     @property
@@ -150,6 +164,7 @@ class ApiClient:
         url = f"{config.server_api_url}/{path}"
         all_headers = {"Accept": "application/json, text/plain, */*", **config.headers, **(headers or {})}
         timeout = (config.connect_timeout, read_timeout or config.read_timeout)
+        proxies, verify = self._proxies_and_verify()
         try:
             return shared_session().request(
                 method,
@@ -158,7 +173,8 @@ class ApiClient:
                 data=data,
                 headers=all_headers,
                 timeout=timeout,
-                verify=config.verify,
+                verify=verify,
+                proxies=proxies,
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise ConductorConnectionError(f"{method} {url}: {type(exc).__name__}: {exc}", url=url) from exc

@@ -54,9 +54,7 @@ def _decoder_for(tp: Any) -> Optional[Callable[[Any], Any]]:
         item = _decoder_for(args[1])
         if item is not None:
             decode_value = item
-            return lambda value: (
-                {k: decode_value(v) for k, v in value.items()} if isinstance(value, dict) else value
-            )
+            return lambda value: {k: decode_value(v) for k, v in value.items()} if isinstance(value, dict) else value
     return None
 
 
