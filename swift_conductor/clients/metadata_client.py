@@ -4,7 +4,7 @@ from typing import Any, Dict, Iterable, List, Optional
 
 from ..configuration import Configuration
 from ..http.models import TaskDef, WorkflowDef
-from ..http.transport import ApiClient
+from ..http.transport import ApiClient, segment
 
 
 class MetadataClient:
@@ -21,13 +21,13 @@ class MetadataClient:
         self.api.request("PUT", self.api.path("taskdefs"), json_body=task_def.to_dict())
 
     def get_task_def(self, name: str) -> TaskDef:
-        return TaskDef.from_dict(self.api.request("GET", f"{self.api.path('taskdefs')}/{name}"))
+        return TaskDef.from_dict(self.api.request("GET", f"{self.api.path('taskdefs')}/{segment(name)}"))
 
     def get_task_defs(self) -> List[TaskDef]:
         return [TaskDef.from_dict(d) for d in self.api.request("GET", self.api.path("taskdefs")) or ()]
 
     def delete_task_def(self, name: str) -> None:
-        self.api.request("DELETE", f"{self.api.path('taskdefs')}/{name}")
+        self.api.request("DELETE", f"{self.api.path('taskdefs')}/{segment(name)}")
 
     def register_workflow_def(self, workflow_def: WorkflowDef) -> None:
         """Create a new workflow definition; raises ConflictError (409) if that name and version exist."""
@@ -35,15 +35,13 @@ class MetadataClient:
 
     def upsert_workflow_defs(self, workflow_defs: Iterable[WorkflowDef]) -> None:
         """Create or replace workflow definitions: the call for repeatable setup."""
-        self.api.request(
-            "PUT", self.api.path("workflowdefs"), json_body=[wd.to_dict() for wd in workflow_defs]
-        )
+        self.api.request("PUT", self.api.path("workflowdefs"), json_body=[wd.to_dict() for wd in workflow_defs])
 
     def get_workflow_def(self, name: str, version: Optional[int] = None) -> WorkflowDef:
         params: Dict[str, Any] = {"version": version} if version is not None else {}
         return WorkflowDef.from_dict(
-            self.api.request("GET", f"{self.api.path('workflowdefs')}/{name}", params=params)
+            self.api.request("GET", f"{self.api.path('workflowdefs')}/{segment(name)}", params=params)
         )
 
     def delete_workflow_def(self, name: str, version: int) -> None:
-        self.api.request("DELETE", f"{self.api.path('workflowdefs')}/{name}/{version}")
+        self.api.request("DELETE", f"{self.api.path('workflowdefs')}/{segment(name)}/{version}")

@@ -4,7 +4,7 @@ from typing import Any, Dict, List, Optional
 
 from ..configuration import Configuration
 from ..http.models import Task, TaskExecLog, TaskResult
-from ..http.transport import ApiClient
+from ..http.transport import ApiClient, segment
 
 MAX_LONG_POLL_MS = 5000  # the server answers 400 above this
 
@@ -15,12 +15,10 @@ class TaskClient:
     def __init__(self, configuration: Optional[Configuration] = None, *, api: Optional[ApiClient] = None):
         self.api = api or ApiClient(configuration)
 
-    def poll(
-        self, task_type: str, *, worker_id: Optional[str] = None, domain: Optional[str] = None
-    ) -> Optional[Task]:
+    def poll(self, task_type: str, *, worker_id: Optional[str] = None, domain: Optional[str] = None) -> Optional[Task]:
         """One task of ``task_type``, or None when the queue is empty (the server answers 204)."""
         data = self.api.request(
-            "GET", f"{self.api.path('tasks')}/poll/{task_type}", params=_poll_params(worker_id, domain)
+            "GET", f"{self.api.path('tasks')}/poll/{segment(task_type)}", params=_poll_params(worker_id, domain)
         )
         return Task.from_dict(data) if isinstance(data, dict) else None
 
@@ -41,7 +39,7 @@ class TaskClient:
         params: Dict[str, Any] = {**_poll_params(worker_id, domain), "count": count, "timeout": timeout_ms}
         data = self.api.request(
             "GET",
-            f"{self.api.path('tasks')}/poll/batch/{task_type}",
+            f"{self.api.path('tasks')}/poll/batch/{segment(task_type)}",
             params=params,
             read_timeout=self.api.configuration.read_timeout + timeout_ms / 1000,
         )
@@ -55,23 +53,21 @@ class TaskClient:
         return str(answer) if answer is not None else result.task_id
 
     def add_log(self, task_id: str, message: str) -> None:
-        self.api.request("POST", f"{self.api.path('tasks')}/{task_id}/log", text_body=message)
+        self.api.request("POST", f"{self.api.path('tasks')}/{segment(task_id)}/log", text_body=message)
 
     def get_task_logs(self, task_id: str) -> List[TaskExecLog]:
-        data = self.api.request("GET", f"{self.api.path('tasks')}/{task_id}/log")
+        data = self.api.request("GET", f"{self.api.path('tasks')}/{segment(task_id)}/log")
         return [TaskExecLog.from_dict(item) for item in data or () if isinstance(item, dict)]
 
     def get_task(self, task_id: str) -> Optional[Task]:
-        data = self.api.request("GET", f"{self.api.path('tasks')}/{task_id}")
+        data = self.api.request("GET", f"{self.api.path('tasks')}/{segment(task_id)}")
         return Task.from_dict(data) if isinstance(data, dict) else None
 
     def queue_sizes(self, *task_types: str) -> Dict[str, int]:
         """Pending tasks per type (tasks in a domain queue are counted under ``domain:type`` keys only)."""
         if not task_types:
             return {}
-        data = self.api.request(
-            "GET", f"{self.api.path('tasks')}/queue/sizes", params={"taskType": list(task_types)}
-        )
+        data = self.api.request("GET", f"{self.api.path('tasks')}/queue/sizes", params={"taskType": list(task_types)})
         return {str(k): int(v) for k, v in (data or {}).items()}
 
     def poll_data(self, task_type: str) -> List[Dict[str, Any]]:

@@ -4,7 +4,7 @@ from typing import Any, Dict, Mapping, Optional
 
 from ..configuration import Configuration
 from ..http.models import StartWorkflowRequest, Workflow
-from ..http.transport import ApiClient
+from ..http.transport import ApiClient, segment
 
 
 class WorkflowClient:
@@ -27,7 +27,7 @@ class WorkflowClient:
             params["version"] = version
         if correlation_id is not None:
             params["correlationId"] = correlation_id
-        return str(self.api.request("POST", f"workflow/{name}", params=params, json_body=dict(input or {})))
+        return str(self.api.request("POST", f"workflow/{segment(name)}", params=params, json_body=dict(input or {})))
 
     def start(self, request: StartWorkflowRequest) -> str:
         """Start from a full request (``task_to_domain``, correlation id, priority); returns the id."""
@@ -35,17 +35,17 @@ class WorkflowClient:
 
     def get_workflow(self, workflow_id: str, include_tasks: bool = True) -> Workflow:
         data = self.api.request(
-            "GET", f"workflow/{workflow_id}", params={"includeTasks": "true" if include_tasks else "false"}
+            "GET", f"workflow/{segment(workflow_id)}", params={"includeTasks": "true" if include_tasks else "false"}
         )
         return Workflow.from_dict(data)
 
     def terminate(self, workflow_id: str, reason: Optional[str] = None) -> None:
         params = {"reason": reason} if reason else None
-        self.api.request("DELETE", f"workflow/{workflow_id}", params=params)
+        self.api.request("DELETE", f"workflow/{segment(workflow_id)}", params=params)
 
     def remove(self, workflow_id: str) -> None:
-        self.api.request("DELETE", f"workflow/{workflow_id}/remove")
+        self.api.request("DELETE", f"workflow/{segment(workflow_id)}/remove")
 
     def decide(self, workflow_id: str) -> None:
         """Run the server's decider now (it otherwise notices timeouts on its own schedule)."""
-        self.api.request("PUT", f"workflow/decide/{workflow_id}")
+        self.api.request("PUT", f"workflow/decide/{segment(workflow_id)}")
