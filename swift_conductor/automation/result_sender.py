@@ -96,13 +96,13 @@ class ResultSender:
     def _retry_loop(self) -> None:
         while True:
             with self._cond:
-                while not self._pending and not self._closed:
-                    self._cond.wait()
+                if self._closed:
+                    return  # flush() takes over what is pending
                 if not self._pending:
-                    return
-                due = self._pending[0][0]
-                wait = due - time.monotonic()
-                if wait > 0 and not self._closed:
+                    self._cond.wait()
+                    continue
+                wait = self._pending[0][0] - time.monotonic()
+                if wait > 0:
                     self._cond.wait(wait)
                     continue
                 _, _, attempt, result = heapq.heappop(self._pending)
@@ -114,6 +114,9 @@ class ResultSender:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join(max(0.0, deadline - time.monotonic()))
         while time.monotonic() < deadline:
             with self._cond:
                 if not self._pending:

@@ -64,9 +64,7 @@ class WorkerHost:
     ) -> None:
         self.configuration = configuration or Configuration()
         if not isinstance(grace_period, (int, float)) or grace_period < 0:
-            raise WorkerConfigurationError(
-                f"WorkerHost: grace_period must be seconds >= 0, got {grace_period!r}"
-            )
+            raise WorkerConfigurationError(f"WorkerHost: grace_period must be seconds >= 0, got {grace_period!r}")
         self.grace_period = float(grace_period)
         self.log_level = log_level
         ini = find_ini(config_file)
@@ -238,9 +236,7 @@ class WorkerHost:
                         if slot.process is not None and slot.process.is_alive():
                             _terminate(slot.process)
                 return
-            logger.info(
-                "%s: stopping workers (grace period %.0f s)", signal.Signals(signum).name, self.grace_period
-            )
+            logger.info("%s: stopping workers (grace period %.0f s)", signal.Signals(signum).name, self.grace_period)
             threading.Thread(target=self.stop_processes, name="worker-host-stop", daemon=True).start()
 
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -270,6 +266,4 @@ def _check_picklable(worker: WorkerAbc) -> None:
     try:
         pickle.dumps(worker)
     except Exception as exc:
-        raise WorkerConfigurationError(
-            f"worker {worker!r} cannot be sent to a worker process: {exc}"
-        ) from exc
+        raise WorkerConfigurationError(f"worker {worker!r} cannot be sent to a worker process: {exc}") from exc

@@ -1,0 +1,196 @@
+"""The loop inside a worker process, run in-process against the embedded server."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Iterator, List, Tuple
+
+import pytest
+
+from swift_conductor import Configuration, Task, TaskResult, Worker, WorkflowClient
+from swift_conductor.automation.result_sender import ResultSender
+from swift_conductor.automation.task_runner import TaskRunner
+from swift_conductor.clients import MetadataClient, TaskClient
+from swift_conductor.http.models import TaskDef, WorkflowDef, WorkflowTask
+from swift_conductor.http.models.task_result_status import TaskResultStatus
+from swift_conductor.worker.settings import WorkerSettings
+
+
+class RecordingTaskClient(TaskClient):
+    """A real client that remembers each batch poll's count, and can fail the next N polls."""
+
+    def __init__(self, configuration: Configuration) -> None:
+        super().__init__(configuration)
+        self.counts: List[int] = []
+        self.fail_next = 0
+
+    def batch_poll(self, task_type: str, **kwargs: Any) -> List[Task]:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise RuntimeError("injected bug in the poll path")
+        self.counts.append(kwargs["count"])
+        return super().batch_poll(task_type, **kwargs)
+
+
+@pytest.fixture
+def env(embedded_server_url: str, uid: str) -> Iterator[Tuple[Configuration, str]]:
+    config = Configuration(server_api_url=embedded_server_url)
+    name = f"runner_{uid}"
+    MetadataClient(config).register_task_defs([TaskDef(name=name, retry_count=0)])
+    MetadataClient(config).upsert_workflow_defs(
+        [
+            WorkflowDef(
+                name=name,
+                tasks=[WorkflowTask(name=name, task_reference_name="t", input_parameters={"n": "${workflow.input.n}"})],
+            )
+        ]
+    )
+    yield config, name
+
+
+def start(config: Configuration, name: str, count: int) -> List[str]:
+    client = WorkflowClient(config)
+    return [client.start_workflow(name, {"n": i}) for i in range(count)]
+
+
+def all_done(config: Configuration, ids: List[str]) -> bool:
+    client = WorkflowClient(config)
+    return all(client.get_workflow(i, include_tasks=False).status == "COMPLETED" for i in ids)
+
+
+def run_in_thread(runner: TaskRunner) -> threading.Thread:
+    thread = threading.Thread(target=runner.run, kwargs={"grace_period": 10}, daemon=True)
+    thread.start()
+    return thread
+
+
+def wait(check: Any, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def double(n: int) -> int:
+    return 2 * n
+
+
+def sleepy(n: int) -> int:
+    time.sleep(0.3)
+    return n
+
+
+def test_a_busy_queue_drains_without_the_polling_interval_between_tasks(env: Tuple[Configuration, str]) -> None:
+    config, name = env
+    ids = start(config, name, 5)
+    settings = WorkerSettings(task_name=name, polling_interval=60_000)  # one empty poll would stall a minute
+    runner = TaskRunner(Worker(name, double), [settings], config)
+    thread = run_in_thread(runner)
+    try:
+        wait(lambda: all_done(config, ids), timeout=30)
+    finally:
+        runner.stop()
+        thread.join(15)
+    assert runner.completed == 5
+
+
+def test_polls_ask_only_for_free_slots(env: Tuple[Configuration, str]) -> None:
+    config, name = env
+    ids = start(config, name, 6)
+    client = RecordingTaskClient(config)
+    runner = TaskRunner(Worker(name, sleepy), [WorkerSettings(task_name=name, thread_count=4)], client=client)
+    thread = run_in_thread(runner)
+    try:
+        wait(lambda: all_done(config, ids))
+    finally:
+        runner.stop()
+        thread.join(15)
+    assert client.counts[0] == 4
+    assert all(1 <= c <= 4 for c in client.counts)
+    assert runner.completed == 6
+
+
+def test_paused_is_asked_before_every_poll(env: Tuple[Configuration, str]) -> None:
+    config, name = env
+    gate = threading.Event()
+
+    class Gated(Worker):
+        def paused(self) -> bool:
+            return not gate.is_set()
+
+    ids = start(config, name, 2)
+    client = RecordingTaskClient(config)
+    runner = TaskRunner(Gated(name, double), [WorkerSettings(task_name=name, polling_interval=20)], client=client)
+    thread = run_in_thread(runner)
+    try:
+        time.sleep(0.5)
+        assert client.counts == [] and runner.completed == 0
+        gate.set()
+        wait(lambda: all_done(config, ids))
+    finally:
+        runner.stop()
+        thread.join(15)
+
+
+def test_an_unexpected_error_in_the_loop_is_logged_and_the_loop_goes_on(
+    env: Tuple[Configuration, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    config, name = env
+    ids = start(config, name, 2)
+    client = RecordingTaskClient(config)
+    client.fail_next = 2
+    runner = TaskRunner(Worker(name, double), [WorkerSettings(task_name=name)], client=client)
+    with caplog.at_level(logging.ERROR, logger="swift_conductor"):
+        thread = run_in_thread(runner)
+        try:
+            wait(lambda: all_done(config, ids))
+        finally:
+            runner.stop()
+            thread.join(15)
+    assert "injected bug in the poll path" in caplog.text
+    assert "restarting it" in caplog.text
+
+
+def test_stop_drains_in_flight_tasks_and_reports_them(env: Tuple[Configuration, str]) -> None:
+    config, name = env
+    ids = start(config, name, 2)
+    runner = TaskRunner(Worker(name, sleepy), [WorkerSettings(task_name=name, thread_count=2)], config)
+    thread = run_in_thread(runner)
+    wait(lambda: runner.in_flight == 2)
+    runner.stop()
+    thread.join(15)
+    assert not thread.is_alive()
+    assert all_done(config, ids)
+
+
+def test_a_result_the_server_refuses_is_logged_with_the_task_id(
+    env: Tuple[Configuration, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    config, name = env
+    (wid,) = start(config, name, 1)
+    client = TaskClient(config)
+    task = client.poll(name)
+    assert task is not None and task.task_id
+    WorkflowClient(config).terminate(wid, reason="gone")
+    WorkflowClient(config).remove(wid)
+    sender = ResultSender(client)
+    result = TaskResult(task_id=task.task_id, workflow_instance_id=wid, status=TaskResultStatus.COMPLETED)
+    with caplog.at_level(logging.ERROR, logger="swift_conductor"):
+        assert sender.send(result) is False
+    assert sender.refused == 1 and sender.pending == 0
+    assert f"server refused the result of task {task.task_id}" in caplog.text
+
+
+def test_transient_failures_are_queued_and_retried(caplog: pytest.LogCaptureFixture) -> None:
+    config = Configuration(server_api_url="http://127.0.0.1:9/api", connect_timeout=0.5)  # nothing listens there
+    sender = ResultSender(TaskClient(config))
+    result = TaskResult(task_id="t-1", workflow_instance_id="w-1", status=TaskResultStatus.COMPLETED)
+    with caplog.at_level(logging.WARNING, logger="swift_conductor"):
+        assert sender.send(result) is False
+    assert sender.pending == 1
+    assert "could not report task t-1" in caplog.text
+    with caplog.at_level(logging.ERROR, logger="swift_conductor"):
+        assert sender.flush(time.monotonic() + 0.2) == 1
+    assert "result of task t-1 (workflow w-1, status COMPLETED) not delivered" in caplog.text
