@@ -96,3 +96,19 @@ def test_results_survive_a_server_outage_during_the_update(server: Server, launc
         assert "could not report task" in log and "retrying" in log
         program.signal(signal.SIGTERM)
         assert program.wait(40) == 0
+
+
+def test_a_second_signal_stops_at_once(server: Server, launch: Launcher, uid: str) -> None:
+    prefix = f"twice_{uid}"
+    server.define(f"{prefix}_wf", f"{prefix}_slow")
+    program = launch("decorated_program.py", server.url, env={"E2E_PREFIX": prefix, "E2E_SLOW_SECONDS": "60"})
+    wid = server.workflows.start_workflow(f"{prefix}_wf", {"n": 1})
+    _slow_task(server, wid)
+    program.signal(signal.SIGTERM)
+    time.sleep(1)
+    assert program.process.poll() is None, "the first signal waits for the task in flight"
+    program.signal(signal.SIGTERM)
+    program.wait(15)  # far less than the 60 s task
+    assert "second stop signal" in program.log()
+    assert server.workflows.get_workflow(wid).tasks[0].status == "IN_PROGRESS"  # abandoned, as asked
+    server.workflows.terminate(wid, "test over")
