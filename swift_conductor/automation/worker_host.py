@@ -72,7 +72,7 @@ class WorkerHost:
         for worker in workers:
             if not isinstance(worker, WorkerAbc):
                 raise TypeError(f"WorkerHost: {worker!r} is not a WorkerAbc")
-            settings = [resolve_settings(worker, name, ini, environ) for name in worker.task_definition_names]
+            settings = [resolve_settings(worker, name, ini, environ) for name in worker.polled_task_names()]
             _check_picklable(worker)
             self._slots.append(_Slot(worker, settings))
         if not self._slots:

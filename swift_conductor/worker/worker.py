@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import inspect
 import sys
+import threading
 from typing import Any, Callable, Optional, Sequence, Union
 
 import wrapt
@@ -17,7 +20,8 @@ from .worker_interface import WorkerAbc
 
 class Worker(WorkerAbc):
     """Runs ``execute_function`` for each task: input keys bind to its parameters, its return value becomes
-    the output. See :mod:`swift_conductor.worker.binding` for the rules.
+    the output. See :mod:`swift_conductor.worker.binding` for the rules. An ``async def`` function runs on an
+    event loop owned by the execution thread (``thread_count`` tasks at once, as for plain functions).
 
     The function must be importable (defined at module top level, also in ``__main__``): a worker process
     imports it again by module and name rather than pickling its code.
@@ -48,6 +52,8 @@ class Worker(WorkerAbc):
 
     def execute(self, task: Task) -> TaskResult:
         value = self.execute_function(**self._binder.bind(task))
+        if inspect.isawaitable(value):
+            value = _event_loop().run_until_complete(value)
         if isinstance(value, TaskResult):
             return value
         result = self.get_task_result_from_task(task)
@@ -71,6 +77,18 @@ class Worker(WorkerAbc):
         state["execute_function"] = _unwrap(resolve_reference(state["execute_function"]))
         self.__dict__.update(state)
         self._binder = Binder(self.execute_function)
+
+
+_loops = threading.local()
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """One event loop per execution thread, kept for the thread's life, for ``async def`` workers."""
+    loop: Optional[asyncio.AbstractEventLoop] = getattr(_loops, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = asyncio.new_event_loop()
+        _loops.loop = loop
+    return loop
 
 
 class WorkerFunction(wrapt.FunctionWrapper):

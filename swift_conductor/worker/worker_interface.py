@@ -72,6 +72,13 @@ class WorkerAbc(abc.ABC):
         self._next_name += 1
         return name
 
+    def polled_task_names(self) -> List[str]:
+        """Every task name this worker serves. A subclass that overrides ``get_task_definition_name()`` to
+        return one fixed name (the older style) is honoured."""
+        if type(self).get_task_definition_name is not WorkerAbc.get_task_definition_name:
+            return [self.get_task_definition_name()]
+        return list(self.task_definition_names)
+
     def get_identity(self) -> str:
         """The worker id sent with polls and results: ``worker_id`` if given, else host, pid and a serial.
 

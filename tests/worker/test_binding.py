@@ -171,3 +171,31 @@ def test_a_class_worker_returning_garbage_fails_the_task() -> None:
     result = execute_task(Broken("t"), Task(task_id="t", workflow_instance_id="w"))
     assert result.status is TaskResultStatus.FAILED
     assert "returned dict, not TaskResult" in (result.reason_for_incompletion or "")
+
+
+async def async_double(n: int) -> int:
+    import asyncio
+
+    await asyncio.sleep(0)
+    return 2 * n
+
+
+def test_async_functions_run_on_the_threads_event_loop() -> None:
+    worker = Worker("t", async_double)
+    for n in (1, 2):  # the loop is reused across tasks of the same thread
+        result = execute_task(worker, Task(task_id="t", workflow_instance_id="w", input_data={"n": n}))
+        assert result.status is TaskResultStatus.COMPLETED and result.output_data == {"result": 2 * n}
+
+
+def test_a_class_overriding_get_task_definition_name_polls_that_name() -> None:
+    from swift_conductor import WorkerAbc
+
+    class OldStyle(WorkerAbc):
+        def execute(self, task: Task) -> TaskResult:
+            raise NotImplementedError
+
+        def get_task_definition_name(self) -> str:
+            return "fixed_name"
+
+    assert OldStyle("placeholder").polled_task_names() == ["fixed_name"]
+    assert Worker(["a", "b"], async_double).polled_task_names() == ["a", "b"]
