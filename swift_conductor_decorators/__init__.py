@@ -20,6 +20,7 @@ def worker_task(
     worker_id: Optional[str] = None,
     thread_count: int = 1,
     poll_timeout: Optional[int] = None,
+    extend_lease: Optional[bool] = None,
 ) -> Callable[[F], F]:
     """Register the decorated function as the worker for ``task_definition_name``.
 
@@ -37,6 +38,7 @@ def worker_task(
                 worker_id=worker_id,
                 thread_count=thread_count,
                 poll_timeout=poll_timeout,
+                extend_lease=extend_lease,
             )
         )
         return WorkerFunction(func)  # type: ignore[return-value]

@@ -24,6 +24,7 @@ from ..http.models import Task
 from ..worker.execution import execute_task
 from ..worker.settings import WorkerSettings
 from ..worker.worker_interface import WorkerAbc
+from .lease import LeaseKeeper
 from .result_sender import ResultSender, backoff_delay
 
 logger = logging.getLogger("swift_conductor.automation")
@@ -54,6 +55,7 @@ class TaskRunner:
         self._slots = threading.Condition()
         self._stop = threading.Event()
         self._executor = ThreadPoolExecutor(self.thread_count, thread_name_prefix="task")
+        self._leases = LeaseKeeper(self.client, worker) if self.settings[0].extend_lease else None
         self.completed = 0
 
     # -- control --------------------------------------------------------------------------------------------
@@ -159,13 +161,20 @@ class TaskRunner:
         self._executor.submit(self._run_task, task)
 
     def _run_task(self, task: Task) -> None:
+        leased = self._leases.track(task) if self._leases is not None else False
         try:
             result = execute_task(self.worker, task)
+            if leased and self._leases is not None:
+                self._leases.forget(task)
+                leased = False
             self.sender.send(result)
-            self.completed += 1
+            with self._slots:
+                self.completed += 1
         except BaseException:  # never lose a slot, even on a bug of ours
             logger.exception("internal error while running task %s", task.task_id)
         finally:
+            if leased and self._leases is not None:
+                self._leases.forget(task)
             with self._slots:
                 self._free += 1
                 self._slots.notify()
@@ -188,4 +197,6 @@ class TaskRunner:
                 unfinished,
             )
         self._executor.shutdown(wait=False)
+        if self._leases is not None:
+            self._leases.close()
         return self.sender.flush(deadline) + unfinished

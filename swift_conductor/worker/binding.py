@@ -115,9 +115,7 @@ def convert(value: Any, hint: Any, where: str) -> Any:
         try:
             return hint(value)
         except ValueError:
-            raise TaskInputError(
-                f"input {where!r} must be one of {[m.value for m in hint]!r}, got {value!r}"
-            ) from None
+            raise TaskInputError(f"input {where!r} must be one of {[m.value for m in hint]!r}, got {value!r}") from None
     if hint is bool:
         return _to_bool(value, where)
     if hint is int:
@@ -185,9 +183,7 @@ def _build_dataclass(value: Any, cls: type, where: str) -> Any:
     if isinstance(value, cls):
         return value
     if not isinstance(value, dict):
-        raise TaskInputError(
-            f"input {where!r} must be an object for {cls.__name__}, got {type(value).__name__}"
-        )
+        raise TaskInputError(f"input {where!r} must be an object for {cls.__name__}, got {type(value).__name__}")
     try:
         hints = typing.get_type_hints(cls)
     except Exception as exc:

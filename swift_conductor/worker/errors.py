@@ -27,9 +27,7 @@ class InProgress:
 
     def __init__(self, callback_after_seconds: int = 0, output: Optional[Mapping[str, Any]] = None) -> None:
         if isinstance(callback_after_seconds, bool) or not isinstance(callback_after_seconds, int):
-            raise TypeError(
-                f"InProgress: callback_after_seconds must be an int, got {callback_after_seconds!r}"
-            )
+            raise TypeError(f"InProgress: callback_after_seconds must be an int, got {callback_after_seconds!r}")
         if callback_after_seconds < 0:
             raise ValueError(f"InProgress: callback_after_seconds must be >= 0, got {callback_after_seconds}")
         self.callback_after_seconds = callback_after_seconds

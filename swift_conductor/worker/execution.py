@@ -25,9 +25,7 @@ def execute_task(worker: WorkerAbc, task: Task) -> TaskResult:
     try:
         result = worker.execute(task)
         if not isinstance(result, TaskResult):
-            raise TypeError(
-                f"{type(worker).__name__}.execute returned {type(result).__name__}, not TaskResult"
-            )
+            raise TypeError(f"{type(worker).__name__}.execute returned {type(result).__name__}, not TaskResult")
         if result.status is None:
             raise ValueError(f"{type(worker).__name__}.execute returned a TaskResult without a status")
         _check_json(result)

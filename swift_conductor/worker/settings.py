@@ -36,6 +36,7 @@ class WorkerSettings:
     thread_count: int = 1
     poll_timeout: int = 100  # ms the server may hold a batch poll open
     paused: bool = False
+    extend_lease: bool = False  # keep long tasks from timing out while they run
 
     @property
     def polling_interval_seconds(self) -> float:
@@ -72,7 +73,7 @@ def _poll_timeout(raw: Any) -> int:
     return int(value)
 
 
-def _paused(raw: Any) -> bool:
+def _flag(raw: Any) -> bool:
     if isinstance(raw, bool):
         return raw
     text = str(raw).strip().lower()
@@ -99,7 +100,8 @@ PROPERTIES: Dict[str, Callable[[Any], Any]] = {
     "polling_interval": _polling_interval,
     "thread_count": _thread_count,
     "poll_timeout": _poll_timeout,
-    "paused": _paused,
+    "paused": _flag,
+    "extend_lease": _flag,
 }
 
 
@@ -157,6 +159,7 @@ def _constructor_values(worker: WorkerAbc) -> Dict[str, Any]:
         "domain": worker.get_domain(),
         "thread_count": getattr(worker, "thread_count", None),
         "poll_timeout": getattr(worker, "poll_timeout", None),
+        "extend_lease": getattr(worker, "extend_lease", None),
     }
     overridden = type(worker).get_polling_interval_in_seconds is not WorkerAbc.get_polling_interval_in_seconds
     if overridden:

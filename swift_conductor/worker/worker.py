@@ -36,6 +36,7 @@ class Worker(WorkerAbc):
         worker_id: Optional[str] = None,
         thread_count: int = 1,
         poll_timeout: Optional[int] = None,
+        extend_lease: Optional[bool] = None,
     ) -> None:
         super().__init__(
             task_definition_name,
@@ -44,6 +45,7 @@ class Worker(WorkerAbc):
             worker_id=worker_id,
             thread_count=thread_count,
             poll_timeout=poll_timeout,
+            extend_lease=extend_lease,
         )
         if not callable(execute_function):
             raise TypeError(f"Worker {task_definition_name!r}: execute_function must be callable")

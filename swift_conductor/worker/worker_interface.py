@@ -34,10 +34,9 @@ class WorkerAbc(abc.ABC):
         worker_id: Optional[str] = None,
         thread_count: int = 1,
         poll_timeout: Optional[int] = None,
+        extend_lease: Optional[bool] = None,
     ) -> None:
-        names = (
-            [task_definition_name] if isinstance(task_definition_name, str) else list(task_definition_name)
-        )
+        names = [task_definition_name] if isinstance(task_definition_name, str) else list(task_definition_name)
         if not names or not all(isinstance(n, str) and n.strip() for n in names):
             raise ValueError(f"task_definition_name must be a non-empty name or list of names, got {names!r}")
         self.task_definition_names: List[str] = names
@@ -47,6 +46,7 @@ class WorkerAbc(abc.ABC):
         self.worker_id = worker_id
         self.thread_count = thread_count
         self.poll_timeout = poll_timeout
+        self.extend_lease = extend_lease
         self._identity: Optional[tuple] = None
 
     @abc.abstractmethod

@@ -1,0 +1,88 @@
+"""Lease extension: tells the server a long task is still running so it is not timed out and retried.
+
+Opt-in (``extend_lease`` setting): a task's ``responseTimeoutSeconds`` is also how Conductor notices a worker
+that hung, and extending leases for a thread stuck forever would hide that. When on, every running task whose
+response timeout is set gets ``IN_PROGRESS`` + ``extendLease`` at 80% of it (the server refreshes the task's
+update time and ignores the status and output).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Dict, Optional, Tuple
+
+from ..clients import TaskClient
+from ..http.errors import ConductorError
+from ..http.models import Task, TaskResult
+from ..http.models.task_result_status import TaskResultStatus
+from ..worker.worker_interface import WorkerAbc
+
+logger = logging.getLogger("swift_conductor.automation")
+
+EXTEND_AT = 0.8
+
+
+class LeaseKeeper:
+    def __init__(self, client: TaskClient, worker: WorkerAbc) -> None:
+        self.client = client
+        self.worker = worker
+        self._due: Dict[str, Tuple[Task, float, float]] = {}  # task id -> (task, period, next due)
+        self._cond = threading.Condition()
+        self._closed = False
+        self._thread: Optional[threading.Thread] = None
+        self.extensions = 0
+
+    def track(self, task: Task) -> bool:
+        timeout = task.response_timeout_seconds or 0
+        if timeout <= 0 or not task.task_id:
+            return False
+        period = max(0.5, timeout * EXTEND_AT)
+        with self._cond:
+            self._due[task.task_id] = (task, period, time.monotonic() + period)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="lease-keeper", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+        return True
+
+    def forget(self, task: Task) -> None:
+        with self._cond:
+            self._due.pop(task.task_id or "", None)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                if self._closed:
+                    return
+                now = time.monotonic()
+                due = [(tid, entry) for tid, entry in self._due.items() if entry[2] <= now]
+                if not due:
+                    soonest = min((entry[2] for entry in self._due.values()), default=now + 60)
+                    self._cond.wait(max(0.05, soonest - now))
+                    continue
+                for tid, (task, period, _) in due:
+                    self._due[tid] = (task, period, now + period)
+            for _, (task, _, _) in due:
+                self._extend(task)
+
+    def _extend(self, task: Task) -> None:
+        result = TaskResult(
+            task_id=task.task_id,
+            workflow_instance_id=task.workflow_instance_id,
+            status=TaskResultStatus.IN_PROGRESS,
+            extend_lease=True,
+            worker_id=self.worker.get_identity(),
+        )
+        try:
+            self.client.update_task(result)
+            self.extensions += 1
+            logger.debug("extended the lease of task %s", task.task_id)
+        except ConductorError as exc:
+            logger.warning("could not extend the lease of task %s: %s", task.task_id, exc)
