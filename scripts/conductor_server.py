@@ -95,9 +95,7 @@ class ConductorServer:
             self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         while time.monotonic() - began < START_TIMEOUT_S:
             if self.process.poll() is not None:
-                raise ServerUnavailable(
-                    f"Conductor server exited with {self.process.returncode}; {self._tail()}"
-                )
+                raise ServerUnavailable(f"Conductor server exited with {self.process.returncode}; {self._tail()}")
             if self.healthy():
                 self.startup_seconds = time.monotonic() - began
                 return self
@@ -141,9 +139,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("fetch", help="download the server jar into the cache")
     run = sub.add_parser("run", help="start the server and wait for Ctrl-C / SIGTERM")

@@ -89,9 +89,7 @@ class Configuration:
         logger.setLevel(logging.DEBUG)
         if not logger.handlers:
             handler = logging.StreamHandler()
-            handler.setFormatter(
-                logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
-            )
+            handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
             logger.addHandler(handler)
 
     def __repr__(self) -> str:

@@ -53,9 +53,7 @@ def real_server_url() -> Iterator[str]:
         if REQUIRE_REAL:
             pytest.fail(f"real Conductor server could not start: {exc}")
         pytest.skip(f"real Conductor server could not start: {exc}")
-    print(
-        f"\n[conductor] real server up at {server.api_url} in {server.startup_seconds:.1f} s", file=sys.stderr
-    )
+    print(f"\n[conductor] real server up at {server.api_url} in {server.startup_seconds:.1f} s", file=sys.stderr)
     try:
         yield server.api_url
     finally:

@@ -35,12 +35,8 @@ def setup(real_server_url: str, uid: str) -> Setup:
             WorkflowDef(
                 name=workflow,
                 tasks=[
-                    WorkflowTask(
-                        name=task_a, task_reference_name="a", input_parameters={"x": "${workflow.input.x}"}
-                    ),
-                    WorkflowTask(
-                        name=task_b, task_reference_name="b", input_parameters={"y": "${a.output.y}"}
-                    ),
+                    WorkflowTask(name=task_a, task_reference_name="a", input_parameters={"x": "${workflow.input.x}"}),
+                    WorkflowTask(name=task_b, task_reference_name="b", input_parameters={"y": "${a.output.y}"}),
                 ],
                 output_parameters={"result": "${b.output.z}"},
             )
@@ -72,10 +68,7 @@ def test_two_tasks_wire_output_to_input_and_complete_the_workflow(setup: Setup) 
     task = setup.tasks.poll(setup.task_a, worker_id="tester")
     assert task is not None and task.workflow_instance_id == wid
     assert task.input_data == {"x": 7} and task.worker_id == "tester"
-    assert (
-        complete(setup, task.task_id, wid, TaskResultStatus.COMPLETED, output_data={"y": "why"})
-        == task.task_id
-    )
+    assert complete(setup, task.task_id, wid, TaskResultStatus.COMPLETED, output_data={"y": "why"}) == task.task_id
     second = setup.tasks.poll(setup.task_b)
     assert second is not None and second.input_data == {"y": "why"}
     complete(setup, second.task_id, wid, TaskResultStatus.COMPLETED, output_data={"z": 42})

@@ -124,9 +124,7 @@ def test_log_uses_epoch_milliseconds() -> None:
     (entry,) = result.logs
     assert entry.log == "step one" and entry.task_id == "t-1"
     assert entry.created_time is not None and before <= entry.created_time <= after
-    assert result.to_dict()["logs"] == [
-        {"log": "step one", "taskId": "t-1", "createdTime": entry.created_time}
-    ]
+    assert result.to_dict()["logs"] == [{"log": "step one", "taskId": "t-1", "createdTime": entry.created_time}]
     assert TaskExecLog.from_dict(result.to_dict()["logs"][0]) == entry
 
 
@@ -180,9 +178,7 @@ def test_workflow_from_server_json() -> None:
 
 
 def test_task_def_and_start_request_wire_names() -> None:
-    td = TaskDef(
-        name="a", retry_count=0, retry_delay_seconds=1, retry_logic="FIXED", response_timeout_seconds=5
-    )
+    td = TaskDef(name="a", retry_count=0, retry_delay_seconds=1, retry_logic="FIXED", response_timeout_seconds=5)
     assert td.to_dict() == {
         "name": "a",
         "retryCount": 0,
@@ -192,9 +188,7 @@ def test_task_def_and_start_request_wire_names() -> None:
         "inputKeys": [],
         "outputKeys": [],
     }
-    req = StartWorkflowRequest(
-        name="two_step", correlation_id="c", input={"x": 1}, task_to_domain={"task_a": "d"}
-    )
+    req = StartWorkflowRequest(name="two_step", correlation_id="c", input={"x": 1}, task_to_domain={"task_a": "d"})
     assert req.to_dict() == {
         "name": "two_step",
         "correlationId": "c",

@@ -1,0 +1,712 @@
+"""The engine: definitions, workflow runs, tasks, queues and the decider, all behind one lock.
+
+Workflows are linear sequences of worker tasks (SIMPLE/CUSTOM). Every public method takes the lock,
+changes state, and (where it returns a document) encodes JSON while still holding it, so that no
+response can observe a half-applied change and no copies are needed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from typing import Any, Dict, Iterable, List, Optional
+
+from . import errors
+from .expressions import Resolver
+from .metadata import (
+    check,
+    normalize_task_def,
+    normalize_workflow_def,
+    now_ms,
+    require_list,
+    task_def_defaults,
+)
+from .queues import TaskQueue
+
+logger = logging.getLogger("swift_conductor.devserver")
+
+Json = Dict[str, Any]
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+MAX_BATCH_TIMEOUT_MS = 5000
+MAX_REASON_LENGTH = 500
+RESULT_STATUSES = ("IN_PROGRESS", "FAILED", "FAILED_WITH_TERMINAL_ERROR", "COMPLETED")
+TERMINAL_TASK = frozenset(
+    {"COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "FAILED_WITH_TERMINAL_ERROR", "TIMED_OUT", "CANCELED", "SKIPPED"}
+)
+TERMINAL_WORKFLOW = frozenset({"COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED"})
+
+
+def encode(obj: Any) -> bytes:
+    return _ENCODER.encode(obj).encode("utf-8")
+
+
+class WorkflowRun:
+    """A running or finished workflow: its wire document plus indexes the decider needs."""
+
+    __slots__ = ("definition", "doc", "latest", "positions")
+
+    def __init__(self, doc: Json, definition: Json) -> None:
+        self.doc = doc
+        self.definition = definition
+        self.latest: Dict[str, Json] = {}  # taskReferenceName -> newest task with that ref
+        self.positions = {wt["taskReferenceName"]: i for i, wt in enumerate(definition["tasks"])}
+
+    def lookup(self, root: str) -> Any:
+        """Roots for ``${...}``: ``workflow`` or a task reference name."""
+        if root == "workflow":
+            return _WorkflowView(self.doc)
+        task = self.latest.get(root)
+        return None if task is None else _TaskView(task)
+
+
+class _WorkflowView(Dict[str, Any]):
+    """``${workflow.x}`` names, computed on access so no context document is built per resolution."""
+
+    _FIELDS = {
+        "input": "input",
+        "output": "output",
+        "status": "status",
+        "workflowId": "workflowId",
+        "workflowType": "workflowName",
+        "version": "workflowVersion",
+        "correlationId": "correlationId",
+        "reasonForIncompletion": "reasonForIncompletion",
+        "variables": "variables",
+        "taskToDomain": "taskToDomain",
+        "priority": "priority",
+        "createTime": "createTime",
+        "startTime": "startTime",
+        "updateTime": "updateTime",
+        "endTime": "endTime",
+    }
+
+    def __init__(self, doc: Json) -> None:
+        super().__init__()
+        self._doc = doc
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        # A fixed set of names: exposing "tasks" would let a task's input contain itself (a JSON cycle).
+        if key == "schemaVersion":
+            return 2
+        field = self._FIELDS.get(key)
+        return default if field is None else self._doc.get(field, default)
+
+
+class _TaskView(Dict[str, Any]):
+    """``${ref.x}``: ``input``/``output`` map to inputData/outputData, other names to the task's fields."""
+
+    _ALIASES = {"input": "inputData", "output": "outputData"}
+
+    def __init__(self, task: Json) -> None:
+        super().__init__()
+        self._task = task
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self._task.get(self._ALIASES.get(key, key), default)
+
+
+class Engine:
+    """All server state. Thread-safe; long polls wait on per-queue Conditions sharing the one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._task_defs: Dict[str, Json] = {}
+        self._workflow_defs: Dict[str, Dict[int, Json]] = {}
+        self._workflows: Dict[str, WorkflowRun] = {}
+        self._tasks: Dict[str, Json] = {}
+        self._logs: Dict[str, List[Json]] = {}
+        self._queues: Dict[str, TaskQueue] = {}
+        self._poll_data: Dict[str, Dict[Optional[str], Json]] = {}
+        self._in_progress: Dict[str, None] = {}  # task ids whose response timeout is being watched
+        self._closed = False
+
+    # ------------------------------------------------------------------ task definitions
+    def register_task_defs(self, body: Any) -> None:
+        items = require_list(body, "com.netflix.conductor.common.metadata.tasks.TaskDef")
+        problems: List[Json] = []
+        defs = [
+            normalize_task_def(raw, f"registerTaskDef.taskDefinitions[{i}]", problems) for i, raw in enumerate(items)
+        ]
+        check(problems)
+        now = now_ms()
+        with self._lock:
+            for td in defs:
+                td.setdefault("createTime", now)
+                td.setdefault("createdBy", "")
+                self._task_defs[td["name"]] = td
+
+    def update_task_def(self, body: Any) -> None:
+        problems: List[Json] = []
+        td = normalize_task_def(body, "updateTaskDef.taskDef", problems)
+        check(problems)
+        with self._lock:
+            old = self._task_defs.get(td["name"])
+            if old is None:
+                raise errors.not_found(f"No such task by name {td['name']}")
+            td.pop("createTime", None)
+            td["updateTime"] = now_ms()
+            td.setdefault("updatedBy", "")
+            self._task_defs[td["name"]] = td
+
+    def get_task_def(self, name: str) -> bytes:
+        with self._lock:
+            td = self._task_defs.get(name)
+            if td is None:
+                raise errors.not_found(f"No such taskType found by name: {name}")
+            return encode(td)
+
+    def get_task_defs(self) -> bytes:
+        with self._lock:
+            return encode(list(self._task_defs.values()))
+
+    def delete_task_def(self, name: str) -> None:
+        with self._lock:
+            if self._task_defs.pop(name, None) is None:
+                raise errors.not_found("Cannot remove the task - no such task definition")
+
+    # ------------------------------------------------------------------ workflow definitions
+    def register_workflow_def(self, body: Any) -> None:
+        problems: List[Json] = []
+        wd = normalize_workflow_def(body, "registerWorkflowDef.workflowDef", problems)
+        check(problems)
+        with self._lock:
+            versions = self._workflow_defs.setdefault(wd["name"], {})
+            if wd["version"] in versions:
+                raise errors.conflict(f"Workflow with {wd['name']}.{wd['version']} already exists!")
+            wd.setdefault("createTime", now_ms())
+            versions[wd["version"]] = wd
+
+    def upsert_workflow_defs(self, body: Any) -> bytes:
+        items = require_list(body, "com.netflix.conductor.common.metadata.workflow.WorkflowDef")
+        problems: List[Json] = []
+        defs = [
+            normalize_workflow_def(raw, f"updateWorkflowDef.workflowDefList[{i}]", problems)
+            for i, raw in enumerate(items)
+        ]
+        check(problems)
+        now = now_ms()
+        with self._lock:
+            for wd in defs:
+                versions = self._workflow_defs.setdefault(wd["name"], {})
+                old = versions.get(wd["version"])
+                if old is not None:
+                    wd.setdefault("createTime", old.get("createTime", now))
+                    wd["updateTime"] = now
+                else:
+                    wd.setdefault("createTime", now)
+                versions[wd["version"]] = wd
+        return encode({"bulkErrorResults": {}, "bulkSuccessfulResults": [wd["name"] for wd in defs]})
+
+    def _find_workflow_def(self, name: str, version: Optional[int]) -> Json:
+        versions = self._workflow_defs.get(name)
+        wd = None
+        if versions:
+            wd = versions[max(versions)] if version is None else versions.get(version)
+        if wd is None:
+            raise errors.not_found(
+                f"No such workflow found by name: {name}, version: {version if version is not None else 'null'}"
+            )
+        return wd
+
+    def get_workflow_def(self, name: str, version: Optional[int]) -> bytes:
+        with self._lock:
+            return encode(self._find_workflow_def(name, version))
+
+    def get_workflow_defs(self) -> bytes:
+        with self._lock:
+            return encode([wd for versions in self._workflow_defs.values() for wd in versions.values()])
+
+    def delete_workflow_def(self, name: str, version: int) -> None:
+        with self._lock:
+            versions = self._workflow_defs.get(name)
+            if not versions or versions.pop(version, None) is None:
+                raise errors.not_found(
+                    f"Cannot remove the workflow - no such workflow definition: {name} version: {version}"
+                )
+            if not versions:
+                del self._workflow_defs[name]
+
+    # ------------------------------------------------------------------ workflows
+    def start_workflow(
+        self,
+        name: Any,
+        version: Optional[int],
+        correlation_id: Optional[str],
+        workflow_input: Any,
+        task_to_domain: Any = None,
+        priority: Any = None,
+    ) -> str:
+        if not isinstance(workflow_input, dict):
+            raise errors.server_error(
+                "JSON parse error: Cannot deserialize value of type "
+                "`java.util.LinkedHashMap<java.lang.String,java.lang.Object>`"
+            )
+        if task_to_domain is not None and not isinstance(task_to_domain, dict):
+            raise errors.server_error("JSON parse error: taskToDomain must be an object")
+        with self._lock:
+            wd = self._find_workflow_def(name, version)
+            now = now_ms()
+            workflow_id = str(uuid.uuid4())
+            doc: Json = {
+                "ownerApp": "",
+                "createTime": now,
+                "updateTime": now,
+                "status": "RUNNING",
+                "endTime": 0,
+                "workflowId": workflow_id,
+                "input": workflow_input,
+                "output": {},
+                "taskToDomain": dict(task_to_domain or {}),
+                "failedReferenceTaskNames": [],
+                "failedTaskNames": [],
+                "workflowDefinition": self._runtime_definition(wd),
+                "priority": priority if isinstance(priority, int) else 0,
+                "variables": {},
+                "lastRetriedTime": 0,
+                "workflowName": wd["name"],
+                "startTime": now,
+                "workflowVersion": wd["version"],
+                "tasks": [],
+            }
+            if correlation_id is not None:
+                doc["correlationId"] = correlation_id
+            run = WorkflowRun(doc, doc["workflowDefinition"])
+            self._workflows[workflow_id] = run
+            self._schedule(run, 0, now)
+            return workflow_id
+
+    def _runtime_definition(self, wd: Json) -> Json:
+        """The definition copy a run keeps, each task carrying its (possibly ad-hoc) task definition."""
+        runtime = dict(wd)
+        tasks = []
+        for wt in wd["tasks"]:
+            wt = dict(wt)
+            if "taskDefinition" not in wt:
+                wt["taskDefinition"] = self._task_defs.get(wt["name"]) or task_def_defaults(wt["name"])
+            tasks.append(wt)
+        runtime["tasks"] = tasks
+        return runtime
+
+    def get_workflow(self, workflow_id: str, include_tasks: bool = True) -> bytes:
+        with self._lock:
+            run = self._run(workflow_id)
+            self._check_timeouts(run)
+            if include_tasks:
+                return encode(run.doc)
+            doc = dict(run.doc)
+            doc["tasks"] = []
+            return encode(doc)
+
+    def _run(self, workflow_id: str) -> WorkflowRun:
+        run = self._workflows.get(workflow_id)
+        if run is None:
+            raise errors.not_found(f"No such workflow found by id: {workflow_id}")
+        return run
+
+    def terminate(self, workflow_id: str, reason: Optional[str]) -> None:
+        with self._lock:
+            run = self._run(workflow_id)
+            status = run.doc["status"]
+            if status == "COMPLETED":
+                raise errors.conflict("Cannot terminate a COMPLETED workflow.")
+            if status in TERMINAL_WORKFLOW:
+                return
+            self._finish(run, "TERMINATED", reason, now_ms())
+
+    def remove(self, workflow_id: str) -> None:
+        with self._lock:
+            run = self._run(workflow_id)
+            for task in run.doc["tasks"]:
+                self._unqueue(task)
+                self._tasks.pop(task["taskId"], None)
+                self._logs.pop(task["taskId"], None)
+            del self._workflows[workflow_id]
+            status = run.doc["status"]
+            if status not in TERMINAL_WORKFLOW:
+                # Verified quirk of the real server: a running workflow is deleted all the same, then the
+                # failed archive step answers 400.
+                raise errors.bad_request(f"Cannot archive workflow: {workflow_id} with status: {status}")
+
+    def decide(self, workflow_id: str) -> None:
+        with self._lock:
+            run = self._run(workflow_id)
+            self._check_timeouts(run)
+            self._decide(run)
+
+    # ------------------------------------------------------------------ tasks
+    def poll(
+        self, task_type: str, worker_id: Optional[str], domain: Optional[str], count: int, timeout_ms: int
+    ) -> bytes:
+        """Hand out up to ``count`` tasks, waiting up to ``timeout_ms`` only while none is ready."""
+        if timeout_ms > MAX_BATCH_TIMEOUT_MS:
+            raise errors.bad_request("Long Poll Timeout value cannot be more than 5 seconds")
+        name = task_type if domain is None else f"{domain}:{task_type}"
+        with self._lock:
+            queue = self._queue(name)
+            now_wall = now_ms()
+            entry: Json = {"queueName": task_type}
+            if domain is not None:
+                entry["domain"] = domain
+            if worker_id is not None:
+                entry["workerId"] = worker_id
+            entry["lastPollTime"] = now_wall
+            self._poll_data.setdefault(task_type, {})[domain] = entry
+            if count <= 0:
+                return b"[]"
+            now = time.monotonic()
+            deadline = now + max(timeout_ms, 0) / 1000.0
+            queue.promote(now)
+            while not queue.ready and not self._closed:
+                wait = deadline - now
+                if wait <= 0:
+                    break
+                due = queue.next_due()
+                if due is not None:
+                    wait = min(wait, max(due - now, 0.0))
+                queue.waiters += 1
+                try:
+                    queue.cond.wait(wait)
+                finally:
+                    queue.waiters -= 1
+                now = time.monotonic()
+                queue.promote(now)
+            polled: List[Json] = []
+            now_wall = now_ms()
+            while queue.ready and len(polled) < count:
+                task = self._tasks.get(queue.pop())
+                if task is None or task["status"] != "SCHEDULED":
+                    continue
+                task["status"] = "IN_PROGRESS"
+                if worker_id is None:
+                    task.pop("workerId", None)
+                else:
+                    task["workerId"] = worker_id
+                if not task["startTime"]:
+                    task["startTime"] = now_wall
+                    task["queueWaitTime"] = now_wall - task["scheduledTime"]
+                task["updateTime"] = now_wall
+                task["pollCount"] += 1
+                task["callbackAfterSeconds"] = 0
+                self._in_progress[task["taskId"]] = None
+                polled.append(task)
+            if queue.ready and queue.waiters:
+                queue.cond.notify()
+            return encode(polled)
+
+    def update_task(self, result: Any) -> str:
+        if not isinstance(result, dict):
+            raise errors.server_error("JSON parse error: Cannot deserialize value of type `TaskResult`")
+        task_id = result.get("taskId")
+        workflow_id = result.get("workflowInstanceId")
+        problems = []
+        if not isinstance(task_id, str) or not task_id:
+            problems.append(errors.violation("updateTask.taskResult.taskId", "Task ID cannot be null or empty"))
+        if not isinstance(workflow_id, str) or not workflow_id:
+            problems.append(
+                errors.violation("updateTask.taskResult.workflowInstanceId", "Workflow Id cannot be null or empty")
+            )
+        check(problems)
+        assert isinstance(task_id, str) and isinstance(workflow_id, str)
+        status = result.get("status")
+        if status is not None and status not in RESULT_STATUSES:
+            raise errors.server_error(
+                f'JSON parse error: Cannot deserialize value of type `TaskResult$Status` from String "{status}": '
+                "not one of the values accepted for Enum class: "
+                "[IN_PROGRESS, FAILED, FAILED_WITH_TERMINAL_ERROR, COMPLETED]"
+            )
+        output = result.get("outputData")
+        if output is not None and not isinstance(output, dict):
+            raise errors.server_error("JSON parse error: outputData must be an object")
+        logs = result.get("logs")
+        with self._lock:
+            run = self._workflows.get(workflow_id)
+            if run is None:
+                raise errors.not_found(f"No such workflow found by id: {workflow_id}")
+            task = self._tasks.get(task_id)
+            if task is None or task["workflowInstanceId"] != workflow_id:
+                raise errors.not_found(f"No such task found by id: {task_id}")
+            if status is None:
+                raise errors.server_error(
+                    'Cannot invoke "com.netflix.conductor.common.metadata.tasks.TaskResult$Status.name()" because the '
+                    'return value of "com.netflix.conductor.common.metadata.tasks.TaskResult.getStatus()" is null'
+                )
+            if isinstance(logs, list):
+                self._add_logs(task_id, logs)
+            if run.doc["status"] in TERMINAL_WORKFLOW or task["status"] in TERMINAL_TASK:
+                return task_id  # the real server ignores updates to finished work and says 200
+            now = now_ms()
+            if result.get("extendLease") is True:
+                task["updateTime"] = now
+                return task_id
+            worker = result.get("workerId")
+            if worker is None:
+                task.pop("workerId", None)
+            else:
+                task["workerId"] = worker
+            task["outputData"] = output if output is not None else {}
+            reason = result.get("reasonForIncompletion")
+            if isinstance(reason, str):
+                task["reasonForIncompletion"] = reason[:MAX_REASON_LENGTH]
+            self._in_progress.pop(task_id, None)
+            if status == "IN_PROGRESS":
+                callback = result.get("callbackAfterSeconds") or 0
+                if not isinstance(callback, (int, float)) or isinstance(callback, bool):
+                    raise errors.server_error("JSON parse error: callbackAfterSeconds must be a number")
+                task["status"] = "SCHEDULED"
+                task["callbackAfterSeconds"] = int(callback)
+                task["updateTime"] = now
+                self._queue(self._queue_name(task)).push(task_id, callback)
+                return task_id
+            task["status"] = status
+            task["endTime"] = now
+            self._unqueue(task)
+            self._decide(run)
+            return task_id
+
+    def get_task(self, task_id: str) -> Optional[bytes]:
+        with self._lock:
+            task = self._tasks.get(task_id)
+            return None if task is None else encode(task)
+
+    def add_log(self, task_id: str, message: str) -> None:
+        with self._lock:
+            self._add_logs(task_id, [{"log": message, "taskId": task_id, "createdTime": now_ms()}])
+
+    def _add_logs(self, task_id: str, logs: Iterable[Any]) -> None:
+        kept = self._logs.setdefault(task_id, [])
+        for item in logs:
+            if isinstance(item, dict) and item.get("log") is not None:
+                kept.append(
+                    {"log": str(item["log"]), "taskId": task_id, "createdTime": item.get("createdTime") or now_ms()}
+                )
+
+    def get_logs(self, task_id: str) -> bytes:
+        with self._lock:
+            return encode(self._logs.get(task_id, []))
+
+    def queue_sizes(self, names: List[str]) -> bytes:
+        with self._lock:
+            return encode({name: len(self._queues[name]) if name in self._queues else 0 for name in names})
+
+    def poll_data(self, task_type: str) -> bytes:
+        with self._lock:
+            return encode(list(self._poll_data.get(task_type, {}).values()))
+
+    # ------------------------------------------------------------------ background work
+    def sweep(self) -> None:
+        """Time out IN_PROGRESS tasks past their responseTimeoutSeconds (the real server's sweeper job)."""
+        with self._lock:
+            if not self._in_progress:
+                return
+            now = now_ms()
+            for task_id in list(self._in_progress):
+                task = self._tasks.get(task_id)
+                if task is None or task["status"] != "IN_PROGRESS":
+                    self._in_progress.pop(task_id, None)
+                elif self._expired(task, now):
+                    run = self._workflows.get(task["workflowInstanceId"])
+                    self._time_out(task, now)
+                    if run is not None:
+                        self._decide(run)
+
+    def open(self) -> None:
+        """Accept long polls again (after a ``close()``, when a stopped server starts again)."""
+        with self._lock:
+            self._closed = False
+
+    def close(self) -> None:
+        """Release every waiting long poll (used on shutdown)."""
+        with self._lock:
+            self._closed = True
+            for queue in self._queues.values():
+                queue.cond.notify_all()
+
+    # ------------------------------------------------------------------ internals (lock held)
+    def _queue(self, name: str) -> TaskQueue:
+        queue = self._queues.get(name)
+        if queue is None:
+            queue = self._queues[name] = TaskQueue(name, self._lock)
+        return queue
+
+    @staticmethod
+    def _queue_name(task: Json) -> str:
+        domain = task.get("domain")
+        return task["taskType"] if domain is None else f"{domain}:{task['taskType']}"
+
+    def _unqueue(self, task: Json) -> None:
+        queue = self._queues.get(self._queue_name(task))
+        if queue is not None:
+            queue.remove(task["taskId"])
+        self._in_progress.pop(task["taskId"], None)
+
+    def _schedule(self, run: WorkflowRun, position: int, now: int) -> None:
+        doc = run.doc
+        wt = run.definition["tasks"][position]
+        td = wt["taskDefinition"]
+        task_type = wt["name"]
+        to_domain = doc["taskToDomain"]
+        domain = to_domain.get(task_type) or to_domain.get("*")
+        task: Json = {
+            "taskType": task_type,
+            "status": "SCHEDULED",
+            "inputData": Resolver(run.lookup).resolve(wt["inputParameters"]),
+            "referenceTaskName": wt["taskReferenceName"],
+            "retryCount": 0,
+            "seq": len(doc["tasks"]) + 1,
+            "pollCount": 0,
+            "taskDefName": task_type,
+            "scheduledTime": now,
+            "startTime": 0,
+            "endTime": 0,
+            "updateTime": 0,
+            "startDelayInSeconds": 0,
+            "retried": False,
+            "executed": False,
+            "callbackFromWorker": True,
+            "responseTimeoutSeconds": td["responseTimeoutSeconds"],
+            "workflowInstanceId": doc["workflowId"],
+            "workflowType": doc["workflowName"],
+            "taskId": str(uuid.uuid4()),
+            "callbackAfterSeconds": 0,
+            "outputData": {},
+            "workflowTask": wt,
+            "rateLimitPerFrequency": td.get("rateLimitPerFrequency", 0),
+            "rateLimitFrequencyInSeconds": td.get("rateLimitFrequencyInSeconds", 1),
+            "workflowPriority": doc["priority"],
+            "iteration": 0,
+            "subworkflowChanged": False,
+            "taskDefinition": td,
+            "queueWaitTime": 0,
+            "loopOverTask": False,
+        }
+        if "correlationId" in doc:
+            task["correlationId"] = doc["correlationId"]
+        if domain:
+            task["domain"] = domain
+        self._add_task(run, task, 0)
+
+    def _add_task(self, run: WorkflowRun, task: Json, delay_seconds: float) -> None:
+        run.doc["tasks"].append(task)
+        run.latest[task["referenceTaskName"]] = task
+        self._tasks[task["taskId"]] = task
+        self._queue(self._queue_name(task)).push(task["taskId"], delay_seconds)
+
+    def _expired(self, task: Json, now: int) -> bool:
+        timeout = task.get("responseTimeoutSeconds") or 0
+        return timeout > 0 and now - task["updateTime"] >= timeout * 1000
+
+    def _time_out(self, task: Json, now: int) -> None:
+        task["status"] = "TIMED_OUT"
+        task["reasonForIncompletion"] = (
+            f"responseTimeout: {task['responseTimeoutSeconds']} exceeded for the taskId: {task['taskId']} "
+            f"with Task Definition: {task['taskDefName']}"
+        )
+        task["endTime"] = now
+        self._unqueue(task)
+        logger.debug("task %s timed out", task["taskId"])
+
+    def _check_timeouts(self, run: WorkflowRun) -> None:
+        if run.doc["status"] != "RUNNING":
+            return
+        now = now_ms()
+        expired = False
+        for task in run.doc["tasks"]:
+            if task["status"] == "IN_PROGRESS" and self._expired(task, now):
+                self._time_out(task, now)
+                expired = True
+        if expired:
+            self._decide(run)
+
+    def _decide(self, run: WorkflowRun) -> None:
+        """Advance a linear workflow after its newest task changed state."""
+        doc = run.doc
+        if doc["status"] != "RUNNING":
+            return
+        now = now_ms()
+        doc["updateTime"] = now
+        task = doc["tasks"][-1]
+        status = task["status"]
+        if status in ("SCHEDULED", "IN_PROGRESS"):
+            return
+        if status in ("COMPLETED", "COMPLETED_WITH_ERRORS"):
+            task["executed"] = True
+            position = run.positions[task["referenceTaskName"]] + 1
+            if position < len(run.definition["tasks"]):
+                self._schedule(run, position, now)
+            else:
+                self._finish(run, "COMPLETED", None, now)
+            return
+        td = task["taskDefinition"]
+        if status in ("FAILED", "TIMED_OUT") and task["retryCount"] < td["retryCount"]:
+            self._retry(run, task, td, now)
+            return
+        if task["workflowTask"].get("optional"):
+            task["status"] = "COMPLETED_WITH_ERRORS"
+            self._decide(run)
+            return
+        final = "TIMED_OUT" if status == "TIMED_OUT" else "FAILED"
+        if task["referenceTaskName"] not in doc["failedReferenceTaskNames"]:
+            doc["failedReferenceTaskNames"].append(task["referenceTaskName"])
+            doc["failedTaskNames"].append(task["taskDefName"])
+        reason = task.get("reasonForIncompletion")
+        message = (
+            f"Task {task['taskId']} failed with status: {final} and reason: "
+            f"'{reason if reason is not None else 'null'}'"
+        )
+        self._finish(run, final, message, now)
+
+    def _retry(self, run: WorkflowRun, task: Json, td: Json, now: int) -> None:
+        delay = td.get("retryDelaySeconds", 0)
+        logic = td.get("retryLogic", "FIXED")
+        if logic == "LINEAR_BACKOFF":
+            delay = delay * td.get("backoffScaleFactor", 1) * (task["retryCount"] + 1)
+        elif logic == "EXPONENTIAL_BACKOFF":
+            delay = delay * (2 ** task["retryCount"])
+        task["retried"] = True
+        retry = dict(task)
+        retry["outputData"] = dict(task["outputData"])
+        for key in ("reasonForIncompletion", "workerId", "retried"):
+            retry.pop(key, None)
+        retry.update(
+            taskId=str(uuid.uuid4()),
+            retryCount=task["retryCount"] + 1,
+            retriedTaskId=task["taskId"],
+            seq=len(run.doc["tasks"]) + 1,
+            status="SCHEDULED",
+            scheduledTime=now,
+            startTime=0,
+            endTime=0,
+            pollCount=0,
+            callbackAfterSeconds=delay,
+            retried=False,
+            executed=False,
+            queueWaitTime=0,
+        )
+        self._add_task(run, retry, delay)
+
+    def _finish(self, run: WorkflowRun, status: str, reason: Optional[str], now: int) -> None:
+        doc = run.doc
+        for task in doc["tasks"]:
+            if task["status"] not in TERMINAL_TASK:
+                task["status"] = "CANCELED"
+                task["endTime"] = now
+                self._unqueue(task)
+        doc["status"] = status
+        if reason is not None:
+            doc["reasonForIncompletion"] = reason
+        doc["output"] = self._workflow_output(run)
+        doc["endTime"] = now
+        doc["updateTime"] = now
+        logger.debug("workflow %s %s", doc["workflowId"], status)
+
+    def _workflow_output(self, run: WorkflowRun) -> Json:
+        params = run.definition.get("outputParameters")
+        if params:
+            out = Resolver(run.lookup).resolve(params)
+            return out if isinstance(out, dict) else {}
+        tasks = run.doc["tasks"]
+        return dict(tasks[-1]["outputData"]) if tasks else {}
