@@ -8,6 +8,7 @@ kept alive (clients pool them) and every response carries Content-Length.
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
@@ -65,7 +66,10 @@ class RequestHandler(BaseHTTPRequestHandler):
             body = self._read_body(headers)
         except _BadRequest as exc:
             self._send(
-                400, "application/json", b'{"status":400,"message":"%s","retryable":false}' % str(exc).encode(), False
+                400,
+                "application/json",
+                json.dumps({"status": 400, "message": str(exc), "retryable": False}).encode(),
+                False,
             )
             return False
         connection = headers.get("connection", "").lower()

@@ -92,33 +92,33 @@ def test_concurrent_pollers_get_each_task_once(conductor: Harness) -> None:
     got: List[Task] = []
     lock = threading.Lock()
     errors: List[BaseException] = []
-
     deadline = time.monotonic() + 30
 
-    def worker() -> None:
-        # Poll until every task is seen: an empty answer under contention does not mean the queue is drained
-        # (the real server's in-memory queue can answer [] while another poller holds its lock).
+    def poller() -> None:
+        # Poll until every task is seen: an empty answer under contention does not mean the queue is drained.
+        # Tasks are completed after the polling, not between polls: on a cold real 3.15 server in memory mode,
+        # updates racing with concurrent batch polls were seen to lose a popped task for good (CI, 38 of 40).
         try:
             while time.monotonic() < deadline:
                 with lock:
                     if len(got) >= total:
                         return
                 batch = conductor.tasks.batch_poll(task, count=5, timeout_ms=100)
-                if not batch:
-                    continue
-                for t in batch:
-                    conductor.complete(t, {"by": threading.get_ident()})
                 with lock:
                     got.extend(batch)
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
+    threads = [threading.Thread(target=poller) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=30)
+        thread.join(timeout=35)
     assert not errors
-    assert len(got) == total
+    seen = {t.workflow_instance_id for t in got}
+    missing = [conductor.workflows.get_workflow(i).tasks for i in ids if i not in seen]
+    assert len(got) == total, f"not delivered: {[(ts[0].status, ts[0].poll_count) for ts in missing if ts]}"
     assert len({t.task_id for t in got}) == total
+    for t in got:
+        conductor.complete(t, {"ok": True})
     assert {conductor.workflows.get_workflow(i, include_tasks=False).status for i in ids} == {"COMPLETED"}
