@@ -94,6 +94,10 @@ def test_results_survive_a_server_outage_during_the_update(server: Server, launc
         assert done.status == "COMPLETED" and done.tasks[0].output_data["n"] == 5
         log = program.log()
         assert "could not report task" in log and "retrying" in log
+        assert "poll for" in log and "failed" in log  # polling failed during the outage too...
+        again = server.workflows.start_workflow(f"{prefix}_wf", {"n": 6})
+        resumed = wait_for(lambda: server.finished(again), 40, "polling to resume after the outage")
+        assert resumed.status == "COMPLETED"  # ...and resumed by itself
         program.signal(signal.SIGTERM)
         assert program.wait(40) == 0
 
