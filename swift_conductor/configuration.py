@@ -8,6 +8,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 
 DEFAULT_SERVER_API_URL = "http://localhost:8080/api"
 DIALECTS = ("auto", "tasks", "task")
+TRANSPORTS = ("auto", "requests")
 _SECRET_HEADER_WORDS = ("auth", "token", "key", "secret", "cookie", "password")
 
 logger = logging.getLogger("swift_conductor")
@@ -22,6 +23,10 @@ class Configuration:
     ``dialect`` picks the API paths: ``"tasks"`` (Netflix Conductor and Conductor OSS: ``/api/tasks``,
     ``/api/metadata/taskdefs``, ``/api/metadata/workflow``), ``"task"`` (Swift Conductor 3.16: ``/api/task``,
     ``/api/metadata/taskdef``, ``/api/metadata/workflowdef``) or ``"auto"`` (asks the server once).
+
+    ``transport="auto"`` sends through the standard library's keep-alive connections (cheapest per call) unless an
+    HTTP(S) proxy from the environment applies to the server URL, then through ``requests``; ``"requests"``
+    always uses ``requests``.
     """
 
     def __init__(
@@ -37,6 +42,7 @@ class Configuration:
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
         dialect: str = "auto",
+        transport: str = "auto",
     ) -> None:
         if server_api_url and base_url:
             raise ValueError("Configuration: give server_api_url or base_url, not both")
@@ -47,6 +53,8 @@ class Configuration:
         url = url.rstrip("/")
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"Configuration: server URL must start with http:// or https://, got {url!r}")
+        if transport not in TRANSPORTS:
+            raise ValueError(f"Configuration: transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
         if dialect not in DIALECTS:
             raise ValueError(f"Configuration: dialect must be one of {', '.join(DIALECTS)}, got {dialect!r}")
         for name, value in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout)):
@@ -62,6 +70,7 @@ class Configuration:
         self.connect_timeout = float(connect_timeout)
         self.read_timeout = float(read_timeout)
         self.dialect = dialect
+        self.transport = transport
         self.apply_logging()
 
     @property

@@ -7,13 +7,15 @@ listens again on the same port.
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from typing import List, Optional, Tuple
 
 
 class FaultProxy:
-    def __init__(self, target_host: str, target_port: int) -> None:
+    def __init__(self, target_host: str, target_port: int, tls: Optional[ssl.SSLContext] = None) -> None:
         self.target = (target_host, target_port)
+        self.tls = tls  # terminate TLS here: clients speak HTTPS to the proxy, the server gets plain HTTP
         self.port = 0
         self._listener: Optional[socket.socket] = None
         self._conns: List[socket.socket] = []
@@ -35,6 +37,17 @@ class FaultProxy:
         self.port = listener.getsockname()[1]
         self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        """Close the open connections (as a server does with idle keep-alives) but keep listening."""
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
 
     def down(self) -> None:
         with self._lock:
@@ -59,6 +72,14 @@ class FaultProxy:
                 client, _ = listener.accept()
             except OSError:
                 return  # closed by down()
+            if self.tls is not None:
+                try:
+                    client.settimeout(5)
+                    client = self.tls.wrap_socket(client, server_side=True)
+                    client.settimeout(None)
+                except (OSError, ssl.SSLError):
+                    client.close()  # e.g. the client refused our certificate
+                    continue
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
             except OSError:

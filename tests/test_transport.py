@@ -1,0 +1,77 @@
+"""The transport: keep-alive reuse after the server drops a connection, TLS verification, proxy fallback."""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+from pathlib import Path
+from typing import Iterator, Tuple
+
+import pytest
+
+from swift_conductor import Configuration, TaskClient
+from swift_conductor.http.connection import RequestsSender, StdlibSender, make_sender
+from swift_conductor.http.errors import ConductorConnectionError
+
+from .support.proxy import FaultProxy, split_url
+
+
+def test_a_dropped_keep_alive_connection_is_replaced(embedded_server_url: str) -> None:
+    with FaultProxy(*split_url(embedded_server_url)) as proxy:
+        client = TaskClient(Configuration(server_api_url=f"http://127.0.0.1:{proxy.port}/api"))
+        assert client.queue_sizes("x") == {"x": 0}
+        proxy.cut()  # the server side closes the idle connection
+        assert client.queue_sizes("x") == {"x": 0}
+        assert proxy.connections == 2
+
+
+def test_an_unreachable_server_is_a_connection_error() -> None:
+    client = TaskClient(Configuration(server_api_url="http://127.0.0.1:9/api", connect_timeout=1))
+    with pytest.raises(ConductorConnectionError, match=r"127\.0\.0\.1:9") as err:
+        client.queue_sizes("x")
+    assert err.value.retryable
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> Tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.fixture
+def tls_url(embedded_server_url: str, certificate: Tuple[Path, Path]) -> Iterator[str]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(certificate[0]), str(certificate[1]))
+    with FaultProxy(*split_url(embedded_server_url), tls=context) as proxy:
+        yield f"https://127.0.0.1:{proxy.port}/api"
+
+
+@pytest.mark.parametrize("transport", ["auto", "requests"])
+def test_tls_is_verified_by_default(tls_url: str, certificate: Tuple[Path, Path], transport: str) -> None:
+    with pytest.raises(ConductorConnectionError, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+        TaskClient(Configuration(server_api_url=tls_url, transport=transport)).queue_sizes("x")
+    trusted = Configuration(server_api_url=tls_url, ca_bundle=str(certificate[0]), transport=transport)
+    assert TaskClient(trusted).queue_sizes("x") == {"x": 0}
+    unverified = Configuration(server_api_url=tls_url, verify_ssl=False, transport=transport)
+    assert TaskClient(unverified).queue_sizes("x") == {"x": 0}
+
+
+def test_a_proxy_from_the_environment_sends_through_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert isinstance(make_sender("http://conductor.example:8080/api", True, "auto"), RequestsSender)
+    monkeypatch.setenv("NO_PROXY", "conductor.example")
+    assert isinstance(make_sender("http://conductor.example:8080/api", True, "auto"), StdlibSender)
+    assert isinstance(make_sender("http://conductor.example:8080/api", True, "requests"), RequestsSender)
+
+
+def test_bad_transport_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="transport must be one of auto, requests"):
+        Configuration(transport="curl")
