@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import logging
 import multiprocessing
+import os
 import pickle
 import signal
 import threading
@@ -25,7 +26,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Type, Union
 from ..configuration import Configuration
 from ..worker.errors import WorkerConfigurationError
 from ..worker.registry import registered_workers
-from ..worker.settings import WorkerSettings, find_ini, resolve_settings
+from ..worker.settings import WorkerSettings, find_ini, resolve_settings, unknown_env_settings
 from ..worker.worker_interface import WorkerAbc
 from .process import EXIT_ABANDONED, run_worker_process
 
@@ -34,6 +35,46 @@ logger = logging.getLogger("swift_conductor.automation")
 RESTART_BACKOFF_MIN_S = 1.0
 RESTART_BACKOFF_MAX_S = 60.0
 HEALTHY_AFTER_S = 60.0  # a process that ran this long resets its restart backoff
+
+
+_launch_lock = threading.Lock()
+
+
+class _WorkerProcess(SpawnProcess):
+    """A spawned process whose child does not inherit a fixed global start method.
+
+    multiprocessing passes the parent's start method to a spawned child, which sets it before importing the
+    parent's main module again. A main module that calls ``set_start_method('spawn')`` at top level, as the seed
+    README does, would then raise "context has already been set" in every child. Leaving the start method out of
+    the child's preparation data keeps that documented program working; WorkerHost never relies on it.
+    """
+
+    @staticmethod
+    def _Popen(process_obj: Any) -> Any:
+        from multiprocessing import popen_spawn_posix, spawn
+
+        with _launch_lock:
+            original = spawn.get_preparation_data
+
+            def preparation_data(name: str) -> Dict[str, Any]:
+                data: Dict[str, Any] = original(name)
+                data.pop("start_method", None)
+                return data
+
+            spawn.get_preparation_data = preparation_data
+            try:
+                return popen_spawn_posix.Popen(process_obj)
+            finally:
+                spawn.get_preparation_data = original
+
+
+def _in_spawned_bootstrap() -> bool:
+    """True while a spawned child re-imports the parent's main module (before it runs its worker).
+
+    A main script without an ``if __name__ == "__main__":`` guard builds and starts a WorkerHost again at that
+    moment; the host does nothing then, so the child goes on to run the worker it was started for.
+    """
+    return bool(getattr(multiprocessing.current_process(), "_inheriting", False))
 
 
 class _Slot:
@@ -68,6 +109,8 @@ class WorkerHost:
         self.grace_period = float(grace_period)
         self.log_level = log_level
         ini = find_ini(config_file)
+        for name in unknown_env_settings(os.environ if environ is None else environ):
+            logger.warning("environment variable %s names no worker setting; is it misspelled?", name)
         self._slots: List[_Slot] = []
         for worker in workers:
             if not isinstance(worker, WorkerAbc):
@@ -77,7 +120,6 @@ class WorkerHost:
             self._slots.append(_Slot(worker, settings))
         if not self._slots:
             raise WorkerConfigurationError("WorkerHost: no workers to run")
-        self._context = multiprocessing.get_context("spawn")
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._stopped = threading.Event()
@@ -109,6 +151,8 @@ class WorkerHost:
     # -- lifecycle --------------------------------------------------------------------------------------------
     def start_processes(self) -> None:
         """Start one process per worker and a supervisor thread that restarts any that die."""
+        if _in_spawned_bootstrap():
+            return
         with self._lock:
             if self._monitor is not None:
                 return
@@ -180,7 +224,7 @@ class WorkerHost:
 
     # -- internals --------------------------------------------------------------------------------------------
     def _start(self, slot: _Slot) -> None:
-        process = self._context.Process(
+        process = _WorkerProcess(
             target=run_worker_process,
             args=(slot.worker, slot.settings, self.configuration, self.grace_period, self.log_level),
             name=f"worker-{'-'.join(s.task_name for s in slot.settings)}",

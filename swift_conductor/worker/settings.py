@@ -13,11 +13,12 @@ Precedence, highest first (docs/configuration.md has the table):
 from __future__ import annotations
 
 import configparser
+import math
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 from .errors import WorkerConfigurationError
 from .worker_interface import DEFAULT_POLLING_INTERVAL_MS, WorkerAbc
@@ -52,17 +53,21 @@ def _domain(raw: Any) -> Optional[str]:
     return raw.strip() or None
 
 
+MAX_POLLING_INTERVAL_MS = 3_600_000.0
+MAX_THREAD_COUNT = 1000
+
+
 def _polling_interval(raw: Any) -> float:
     value = _number(raw)
-    if value < 0:
-        raise ValueError("must be a number of milliseconds >= 0")
+    if not 0 <= value <= MAX_POLLING_INTERVAL_MS:
+        raise ValueError(f"must be milliseconds within 0..{MAX_POLLING_INTERVAL_MS:.0f}")
     return value
 
 
 def _thread_count(raw: Any) -> int:
     value = _number(raw)
-    if value != int(value) or value < 1:
-        raise ValueError("must be a whole number >= 1")
+    if value != int(value) or not 1 <= value <= MAX_THREAD_COUNT:
+        raise ValueError(f"must be a whole number within 1..{MAX_THREAD_COUNT}")
     return int(value)
 
 
@@ -87,12 +92,13 @@ def _flag(raw: Any) -> bool:
 def _number(raw: Any) -> float:
     if isinstance(raw, bool):
         raise ValueError("must be a number")
-    if isinstance(raw, (int, float)):
-        return float(raw)
     try:
-        return float(str(raw).strip())
-    except ValueError:
+        value = float(raw) if isinstance(raw, (int, float)) else float(str(raw).strip())
+    except (ValueError, OverflowError):
         raise ValueError("must be a number") from None
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
 
 
 PROPERTIES: Dict[str, Callable[[Any], Any]] = {
@@ -118,6 +124,12 @@ class IniFile:
         except (OSError, configparser.Error) as exc:
             raise WorkerConfigurationError(f"cannot read {self.path}: {exc}") from exc
         self.sections: Dict[str, Dict[str, str]] = {s: dict(parser.items(s)) for s in parser.sections()}
+        for section, values in self.sections.items():
+            for key in values:
+                if key not in PROPERTIES:
+                    raise WorkerConfigurationError(
+                        f"{self.path} [{section}] {key}: not a worker setting (known: {', '.join(PROPERTIES)})"
+                    )
 
     def get(self, section: str, key: str) -> Optional[str]:
         return self.sections.get(section, {}).get(key)
@@ -167,6 +179,16 @@ def _constructor_values(worker: WorkerAbc) -> Dict[str, Any]:
     else:
         values["polling_interval"] = worker.poll_interval
     return values
+
+
+def unknown_env_settings(environ: Mapping[str, str]) -> List[str]:
+    """``conductor_worker_*`` variables that end in no known setting: most likely typos, worth a warning."""
+    suffixes = tuple(f"_{prop}" for prop in PROPERTIES)
+    return sorted(
+        name
+        for name in environ
+        if name.lower().startswith("conductor_worker_") and not name.lower().endswith(suffixes)
+    )
 
 
 def resolve_settings(

@@ -5,24 +5,44 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
+
+import pytest
 
 from swift_conductor.http.models import Workflow
 
 from ..support.proxy import FaultProxy, split_url
-from .conftest import Launcher, Server, wait_for
+from .conftest import PROGRAMS, Launcher, Server, wait_for
 
 
-def test_the_seed_program_serves_two_task_workflows(server: Server, launch: Launcher, uid: str) -> None:
+def _seed_verbatim(tmp_path: Path, url: str, first: str, second: str) -> Path:
+    """The seed README's two snippets exactly as written (no __main__ guard, set_start_method at top level);
+    only the server URL and the task names are replaced so the test has its own queues."""
+    text = (PROGRAMS / "seed_verbatim.py").read_text()
+    text = text.replace("http://localhost:8080/api", url).replace("'task_1'", repr(first))
+    path = tmp_path / "seed_main.py"
+    path.write_text(text.replace("'task_2'", repr(second)))
+    return path
+
+
+@pytest.mark.parametrize("variant", ["verbatim", "guarded"])
+def test_the_seed_program_serves_two_task_workflows(
+    server: Server, launch: Launcher, uid: str, tmp_path: Path, variant: str
+) -> None:
     first, second, workflow = f"seed1_{uid}", f"seed2_{uid}", f"seedwf_{uid}"
     server.define(workflow, first, second)
-    program = launch("seed_program.py", server.url, first, second)
+    if variant == "verbatim":
+        program = launch(str(_seed_verbatim(tmp_path, server.url, first, second)))
+    else:
+        program = launch("seed_program.py", server.url, first, second)
     ids = [server.workflows.start_workflow(workflow, {"n": i}) for i in range(5)]
     done = [wait_for(lambda i=i: server.finished(i), 30, f"workflow {i}") for i in ids]
-    assert [w.status for w in done] == ["COMPLETED"] * 5
+    assert [w.status for w in done] == ["COMPLETED"] * 5, program.log()[-3000:]
     for w in done:
         assert w.output["last"] == {"outputKey1": "value", "oddEven": 1, "mod": 4}
         assert len({t.worker_id for t in w.tasks}) == 2, "each process polls with its own worker id"
     assert len(program.worker_pids()) == 2
+    assert "died" not in program.log()
     program.signal(signal.SIGTERM)
     assert program.wait(40) == 0
 

@@ -119,7 +119,7 @@ def test_more_properties_go_through_the_same_table(tmp_path: Path) -> None:
     ("text", "env", "fragment"),
     [
         (f"[{TASK}]\npolling_interval = fast\n", {}, f"worker.ini [{TASK}] polling_interval: 'fast' must be a number"),
-        ("[DEFAULT]\nthread_count = 0\n", {}, "worker.ini [DEFAULT] thread_count: '0' must be a whole number >= 1"),
+        ("[DEFAULT]\nthread_count = 0\n", {}, "worker.ini [DEFAULT] thread_count: '0' must be a whole number within 1..1000"),
         ("", {"conductor_worker_polling_interval": "-5"}, "environment variable conductor_worker_polling_interval"),
         ("", {f"CONDUCTOR_WORKER_{TASK.upper()}_POLL_TIMEOUT": "9000"}, "must be whole milliseconds within 0..5000"),
         ("", {"conductor_worker_paused": "sometimes"}, "'sometimes' must be true or false"),
@@ -155,3 +155,32 @@ def test_a_broken_ini_file_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text("domain = no section\n")
     with pytest.raises(WorkerConfigurationError, match=r"cannot read .*worker\.ini"):
         IniFile(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fragment"),
+    [
+        ("conductor_worker_polling_interval", "nan", "must be a finite number"),
+        ("conductor_worker_polling_interval", "inf", "must be a finite number"),
+        ("conductor_worker_polling_interval", "99999999", "must be milliseconds within 0..3600000"),
+        ("conductor_worker_thread_count", "inf", "must be a finite number"),
+        ("conductor_worker_thread_count", "1e12", "must be a whole number within 1..1000"),
+        ("conductor_worker_thread_count", "2.5", "must be a whole number within 1..1000"),
+    ],
+)
+def test_non_finite_and_out_of_range_values_are_refused(name: str, value: str, fragment: str) -> None:
+    with pytest.raises(WorkerConfigurationError) as err:
+        resolve(env={name: value})
+    assert f"environment variable {name}: {value!r} {fragment}" == str(err.value)
+
+
+def test_a_misspelled_ini_key_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(WorkerConfigurationError, match=r"\[DEFAULT\] poling_interval: not a worker setting"):
+        ini(tmp_path, "[DEFAULT]\npoling_interval = 5\n")
+
+
+def test_a_misspelled_env_setting_is_reported() -> None:
+    from swift_conductor.worker.settings import unknown_env_settings
+
+    env = {"conductor_worker_polling_intervall": "5", "CONDUCTOR_WORKER_T1_DOMAIN": "x", "HOME": "/root"}
+    assert unknown_env_settings(env) == ["conductor_worker_polling_intervall"]
