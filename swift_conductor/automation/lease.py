@@ -2,7 +2,7 @@
 
 Opt-in (``extend_lease`` setting): a task's ``responseTimeoutSeconds`` is also how Conductor notices a worker
 that hung, and extending leases for a thread stuck forever would hide that. When on, every running task whose
-response timeout is set gets ``IN_PROGRESS`` + ``extendLease`` at 80% of it (the server refreshes the task's
+response timeout is set gets ``IN_PROGRESS`` + ``extendLease`` at 60% of it (the server refreshes the task's
 update time and ignores the status and output).
 """
 
@@ -21,7 +21,7 @@ from ..worker.worker_interface import WorkerAbc
 
 logger = logging.getLogger("swift_conductor.automation")
 
-EXTEND_AT = 0.8
+EXTEND_AT = 0.6  # of responseTimeoutSeconds: room for a slow network or a busy server
 
 
 class LeaseKeeper:

@@ -8,9 +8,12 @@ whole process group, and the host turns it into one SIGTERM per child so a child
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import sys
+import threading
 from types import FrameType
 from typing import List, Optional
 
@@ -52,7 +55,28 @@ def run_worker_process(
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _watch_parent(runner)
     lost = runner.run(grace_period)
     logger.info("worker %s stopped after %d task(s)", worker, runner.completed)
+    if runner.in_flight:
+        # Tasks still running after the grace period: their (non-daemon) threads would hold the interpreter
+        # open until they end, so leave now; the server times those tasks out and retries them.
+        logging.shutdown()
+        os._exit(EXIT_ABANDONED)
     logging.shutdown()
     sys.exit(EXIT_ABANDONED if lost else 0)
+
+
+def _watch_parent(runner: TaskRunner) -> None:
+    """Stop gracefully if the host process dies (kill -9, OOM): a worker must not outlive its host."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        if not runner.stopping:
+            logger.error("the host process %s is gone; stopping this worker", parent.pid)
+            runner.stop()
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()

@@ -1,9 +1,11 @@
-"""Delivers task results, and keeps retrying the ones the server could not take yet.
+"""Delivers task results, in the background, and keeps retrying the ones the server could not take yet.
 
-The first attempt is made by the thread that ran the task (the cheap, common path). A result that fails with
-a transient error (connection error, timeout, 5xx, 429) moves to a retry queue served by one background
-thread with exponential backoff and jitter, so it never holds an execution slot. Results are only given up
-when the server refuses them for good (a 4xx such as "no such task"), and that is logged with the task id.
+Execution threads hand a result over and go back to work at once: reporter threads send it. A result that
+fails with a transient error (connection error, timeout, 429, or a 5xx the server does not mark as final) is
+retried with exponential backoff and jitter for as long as the process lives. A result the server refuses for
+good is logged with its task id; when the refusal is about the result itself (400, 413 or a final 500, e.g. an
+output it cannot store) a FAILED result carrying the server's reason is sent in its place, so the workflow does
+not wait for a response timeout.
 """
 
 from __future__ import annotations
@@ -14,125 +16,169 @@ import logging
 import random
 import threading
 import time
-from typing import List, Optional, Tuple
+from typing import List, Optional, Set, Tuple
 
 from ..clients import TaskClient
 from ..http.errors import ConductorApiError, ConductorError
 from ..http.models import TaskResult
+from ..http.models.task_result_status import TaskResultStatus
 
 logger = logging.getLogger("swift_conductor.automation")
 
 RETRY_BASE_S = 0.5
 RETRY_MAX_S = 30.0
+DRAIN_RETRY_S = 0.5  # at shutdown, retry sooner: the grace period is short
+_REPLACEABLE = (400, 413, 500)
 
 
 def is_transient(exc: ConductorError) -> bool:
+    """Worth retrying: connection errors, 408/429, and 5xx unless the server's body says ``retryable: false``."""
     if isinstance(exc, ConductorApiError):
-        return exc.status >= 500 or exc.status in (408, 429)
-    return True  # connection errors and timeouts
+        return exc.status in (408, 429) or (exc.status >= 500 and exc.retryable)
+    return True
 
 
 def backoff_delay(attempt: int, base: float = RETRY_BASE_S, cap: float = RETRY_MAX_S) -> float:
-    """Exponential backoff with full jitter: uniform in [delay/2, delay], delay = base * 2**attempt."""
+    """Exponential backoff with jitter: uniform in [delay/2, delay], delay = base * 2**attempt (capped)."""
     delay = min(cap, base * (2 ** min(attempt, 20)))
     return random.uniform(delay / 2, delay)
 
 
 class ResultSender:
-    def __init__(self, client: TaskClient) -> None:
+    def __init__(self, client: TaskClient, reporters: int = 1) -> None:
         self.client = client
-        self._pending: List[Tuple[float, int, int, TaskResult]] = []  # (due, seq, attempt, result)
+        self.reporters = max(1, reporters)
+        self._heap: List[Tuple[float, int, int, TaskResult]] = []  # (due, seq, attempt, result)
         self._seq = itertools.count()
         self._cond = threading.Condition()
+        self._busy = 0
+        self._draining = False
         self._closed = False
-        self._thread: Optional[threading.Thread] = None
+        self._threads: List[threading.Thread] = []
+        self._replaced: Set[str] = set()
         self.delivered = 0
         self.refused = 0
 
-    def send(self, result: TaskResult) -> bool:
-        """Try once now; on a transient failure queue it for retries. True when the server took it."""
-        return self._attempt(result, 0)
+    def submit(self, result: TaskResult) -> None:
+        """Queue a result for delivery; returns at once."""
+        self._push(result, 0, 0.0)
 
-    def _attempt(self, result: TaskResult, attempt: int) -> bool:
+    @property
+    def backlog(self) -> int:
+        """Results not delivered yet (queued, being sent, or waiting for a retry)."""
+        with self._cond:
+            return len(self._heap) + self._busy
+
+    def _push(self, result: TaskResult, attempt: int, delay: float) -> None:
+        with self._cond:
+            if self._closed:
+                self._log_lost(result, attempt)
+                return
+            heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), attempt, result))
+            if len(self._threads) < self.reporters:
+                thread = threading.Thread(target=self._loop, name=f"result-sender-{len(self._threads)}", daemon=True)
+                self._threads.append(thread)
+                thread.start()
+            self._cond.notify()
+
+    def _next(self) -> Optional[Tuple[int, TaskResult]]:
+        with self._cond:
+            while not self._closed:
+                if self._heap:
+                    wait = self._heap[0][0] - time.monotonic()
+                    if wait <= 0:
+                        _, _, attempt, result = heapq.heappop(self._heap)
+                        self._busy += 1
+                        return attempt, result
+                    self._cond.wait(wait)
+                else:
+                    self._cond.wait()
+            return None
+
+    def _loop(self) -> None:
+        while True:
+            item = self._next()
+            if item is None:
+                return
+            attempt, result = item
+            try:
+                self._attempt(result, attempt)
+            except Exception:  # a bug of ours must not end delivery: keep the result and go on
+                logger.exception("unexpected error while reporting task %s; will retry", result.task_id)
+                self._push(result, attempt + 1, backoff_delay(attempt))
+            finally:
+                with self._cond:
+                    self._busy -= 1
+                    self._cond.notify_all()
+
+    def _attempt(self, result: TaskResult, attempt: int) -> None:
         try:
             self.client.update_task(result)
         except ConductorError as exc:
-            if not is_transient(exc):
-                self.refused += 1
-                logger.error(
-                    "server refused the result of task %s (workflow %s, status %s): %s",
-                    result.task_id,
-                    result.workflow_instance_id,
-                    result.status,
-                    exc,
-                )
-                return False
-            delay = backoff_delay(attempt)
-            logger.warning(
-                "could not report task %s (attempt %d): %s; retrying in %.1f s",
-                result.task_id,
-                attempt + 1,
-                exc,
-                delay,
-            )
-            self._enqueue(result, attempt + 1, delay)
-            return False
-        self.delivered += 1
-        return True
-
-    def _enqueue(self, result: TaskResult, attempt: int, delay: float) -> None:
+            if is_transient(exc):
+                delay = min(DRAIN_RETRY_S, backoff_delay(attempt)) if self._draining else backoff_delay(attempt)
+                logger.warning(
+                    "could not report task %s (attempt %d): %s; retrying in %.1f s",
+                    result.task_id, attempt + 1, exc, delay,
+                )  # fmt: skip
+                self._push(result, attempt + 1, delay)
+            else:
+                self._refused(result, str(exc), isinstance(exc, ConductorApiError) and exc.status in _REPLACEABLE)
+            return
+        except (TypeError, ValueError) as exc:  # the result cannot be encoded (execute_task normally prevents it)
+            self._refused(result, f"result cannot be encoded as JSON: {exc}", True)
+            return
         with self._cond:
-            heapq.heappush(self._pending, (time.monotonic() + delay, next(self._seq), attempt, result))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._retry_loop, name="result-retry", daemon=True)
-                self._thread.start()
-            self._cond.notify()
+            self.delivered += 1
 
-    @property
-    def pending(self) -> int:
+    def _refused(self, result: TaskResult, reason: str, replaceable: bool) -> None:
         with self._cond:
-            return len(self._pending)
-
-    def _retry_loop(self) -> None:
-        while True:
-            with self._cond:
-                if self._closed:
-                    return  # flush() takes over what is pending
-                if not self._pending:
-                    self._cond.wait()
-                    continue
-                wait = self._pending[0][0] - time.monotonic()
-                if wait > 0:
-                    self._cond.wait(wait)
-                    continue
-                _, _, attempt, result = heapq.heappop(self._pending)
-            self._attempt(result, attempt)
+            self.refused += 1
+        logger.error(
+            "server refused the result of task %s (workflow %s, status %s): %s",
+            result.task_id, result.workflow_instance_id, result.status, reason,
+        )  # fmt: skip
+        failed = (TaskResultStatus.FAILED, TaskResultStatus.FAILED_WITH_TERMINAL_ERROR)
+        if not replaceable or result.status in failed or not result.task_id or result.task_id in self._replaced:
+            return
+        self._replaced.add(result.task_id)
+        replacement = TaskResult(
+            task_id=result.task_id,
+            workflow_instance_id=result.workflow_instance_id,
+            worker_id=result.worker_id,
+            status=TaskResultStatus.FAILED,
+            reason_for_incompletion=f"the server refused the worker's result: {reason}"[:500],
+        )
+        self._push(replacement, 0, 0.0)
 
     def flush(self, deadline: float) -> int:
-        """At shutdown: retry what is pending now, until done or ``deadline`` (monotonic). Returns how many
-        results could not be delivered (they are logged with their task ids)."""
+        """At shutdown: deliver what is queued, retrying quickly, until done or ``deadline`` (monotonic).
+        Returns how many results were not delivered (each is logged with its task id)."""
         with self._cond:
-            self._closed = True
+            self._draining = True
+            now = time.monotonic()  # everything waiting for a retry gets one right away
+            self._heap = [(now, seq, attempt, result) for _, seq, attempt, result in self._heap]
+            heapq.heapify(self._heap)
             self._cond.notify_all()
-            thread = self._thread
-        if thread is not None:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        while time.monotonic() < deadline:
-            with self._cond:
-                if not self._pending:
+            while self._heap or self._busy:
+                left = deadline - time.monotonic()
+                if left <= 0:
                     break
-                _, _, attempt, result = heapq.heappop(self._pending)
-            if not self._attempt(result, attempt):
-                time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
-        with self._cond:
-            left = list(self._pending)
-            self._pending.clear()
-        for _, _, attempt, result in left:
-            logger.error(
-                "result of task %s (workflow %s, status %s) not delivered after %d attempts before shutdown",
-                result.task_id,
-                result.workflow_instance_id,
-                result.status,
-                attempt,
-            )
-        return len(left)
+                self._cond.wait(min(left, 0.1))
+            self._closed = True
+            leftovers = list(self._heap)
+            self._heap.clear()
+            busy = self._busy
+            self._cond.notify_all()
+        for _, _, attempt, result in leftovers:
+            self._log_lost(result, attempt)
+        if busy:
+            logger.error("%d result(s) were still being sent when the grace period ended", busy)
+        return len(leftovers) + busy
+
+    @staticmethod
+    def _log_lost(result: TaskResult, attempt: int) -> None:
+        logger.error(
+            "result of task %s (workflow %s, status %s) not delivered after %d attempts before shutdown",
+            result.task_id, result.workflow_instance_id, result.status, attempt,
+        )  # fmt: skip

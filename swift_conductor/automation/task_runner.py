@@ -49,8 +49,9 @@ class TaskRunner:
         self.worker = worker
         self.settings: List[WorkerSettings] = list(settings)
         self.client = client or TaskClient(configuration)
-        self.sender = ResultSender(self.client)
         self.thread_count = self.settings[0].thread_count
+        self.sender = ResultSender(self.client, reporters=min(4, self.thread_count))
+        self.max_backlog = max(8, 2 * self.thread_count)  # stop taking tasks while results cannot be delivered
         self._free = self.thread_count
         self._slots = threading.Condition()
         self._stop = threading.Event()
@@ -150,6 +151,8 @@ class TaskRunner:
             return False
 
     def _wait_for_free_slot(self) -> int:
+        while self.sender.backlog >= self.max_backlog and not self._stop.is_set():
+            self._stop.wait(0.05)  # results are waiting for the server: do not take more tasks yet
         with self._slots:
             while self._free == 0 and not self._stop.is_set():
                 self._slots.wait(1.0)
@@ -167,7 +170,7 @@ class TaskRunner:
             if leased and self._leases is not None:
                 self._leases.forget(task)
                 leased = False
-            self.sender.send(result)
+            self.sender.submit(result)
             with self._slots:
                 self.completed += 1
         except BaseException:  # never lose a slot, even on a bug of ours

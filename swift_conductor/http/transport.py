@@ -113,7 +113,7 @@ class ApiClient:
         data: Optional[bytes] = None
         headers: Dict[str, str] = {}
         if json_body is not None:
-            data = json.dumps(json_body, separators=(",", ":")).encode()
+            data = json.dumps(json_body, separators=(",", ":"), allow_nan=False).encode()
             headers["Content-Type"] = "application/json"
         elif text_body is not None:
             data = text_body.encode()

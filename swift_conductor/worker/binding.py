@@ -30,10 +30,15 @@ class Binder:
 
     def _build_plan(self) -> List[Tuple[str, Any, Any, inspect._ParameterKind]]:
         signature = inspect.signature(self.func)
+        # A callable object's hints live on its __call__ method.
+        target: Any = self.func
+        if not (inspect.isfunction(target) or inspect.ismethod(target)):
+            target = target.__call__
         try:
-            hints = typing.get_type_hints(self.func)
+            hints = typing.get_type_hints(target)
         except Exception as exc:  # an annotation that names something undefined
-            raise TaskInputError(f"cannot resolve the type hints of {self.func.__qualname__}: {exc}") from exc
+            name = getattr(self.func, "__qualname__", type(self.func).__name__)
+            raise TaskInputError(f"cannot resolve the type hints of {name}: {exc}") from exc
         plan = []
         for param in signature.parameters.values():
             plan.append((param.name, hints.get(param.name, Any), param.default, param.kind))
@@ -44,19 +49,18 @@ class Binder:
             self._plan = self._build_plan()
         data: Mapping[str, Any] = task.input_data or {}
         kwargs: Dict[str, Any] = {}
-        used = set()
+        named = {name for name, _, _, _ in self._plan}
         for name, hint, default, kind in self._plan:
             if kind is inspect.Parameter.VAR_POSITIONAL:
                 continue
-            if kind is inspect.Parameter.VAR_KEYWORD:
-                kwargs.update({k: v for k, v in data.items() if k not in used and k.isidentifier()})
+            if kind is inspect.Parameter.VAR_KEYWORD:  # the input keys no named parameter took
+                kwargs.update({k: v for k, v in data.items() if k not in named and k.isidentifier()})
                 continue
             if hint is Task:
                 kwargs[name] = task
                 continue
             if name in data:
                 kwargs[name] = convert(data[name], hint, name)
-                used.add(name)
             elif default is _MISSING:
                 raise TaskInputError(f"missing required input {name!r}")
         return kwargs

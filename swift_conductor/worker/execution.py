@@ -29,7 +29,7 @@ def execute_task(worker: WorkerAbc, task: Task) -> TaskResult:
         if result.status is None:
             raise ValueError(f"{type(worker).__name__}.execute returned a TaskResult without a status")
         _check_json(result)
-    except Exception as exc:
+    except (Exception, SystemExit, KeyboardInterrupt) as exc:  # a worker calling sys.exit() still gets reported
         result = failed_result(worker, task, exc)
     result.task_id = result.task_id or task.task_id
     result.workflow_instance_id = result.workflow_instance_id or task.workflow_instance_id
@@ -57,6 +57,6 @@ def failed_result(worker: WorkerAbc, task: Task, exc: BaseException) -> TaskResu
 
 def _check_json(result: TaskResult) -> None:
     try:
-        json.dumps(result.output_data)
+        json.dumps(result.output_data, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"task output is not JSON-serializable: {exc}") from exc

@@ -23,6 +23,10 @@ def _identity(func: Callable[..., Any]) -> Tuple[str, int, str]:
     return (code.co_filename, code.co_firstlineno, func.__qualname__)
 
 
+def _describe(func: Callable[..., Any]) -> str:
+    return f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', type(func).__name__)}"
+
+
 def register(worker: Worker) -> Worker:
     """Add a function worker for each of its task names; a name taken by another function is an error."""
     ident = _identity(worker.execute_function)
@@ -30,11 +34,9 @@ def register(worker: Worker) -> Worker:
         for name in worker.task_definition_names:
             known = _workers.get(name)
             if known is not None and known[0] != ident:
-                other = known[1].execute_function
                 raise ValueError(
-                    f"task {name!r} is already registered by {other.__module__}.{other.__qualname__}; "
-                    f"{worker.execute_function.__module__}.{worker.execute_function.__qualname__} "
-                    "cannot register it too"
+                    f"task {name!r} is already registered by {_describe(known[1].execute_function)}; "
+                    f"{_describe(worker.execute_function)} cannot register it too"
                 )
         for name in worker.task_definition_names:
             _workers[name] = (ident, worker)

@@ -185,9 +185,7 @@ def unknown_env_settings(environ: Mapping[str, str]) -> List[str]:
     """``conductor_worker_*`` variables that end in no known setting: most likely typos, worth a warning."""
     suffixes = tuple(f"_{prop}" for prop in PROPERTIES)
     return sorted(
-        name
-        for name in environ
-        if name.lower().startswith("conductor_worker_") and not name.lower().endswith(suffixes)
+        name for name in environ if name.lower().startswith("conductor_worker_") and not name.lower().endswith(suffixes)
     )
 
 

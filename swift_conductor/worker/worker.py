@@ -111,13 +111,20 @@ def _unwrap(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def function_reference(func: Callable[..., Any]) -> tuple:
+def function_reference(func: Callable[..., Any]) -> Any:
+    """How a worker's callable crosses into a worker process.
+
+    A plain function goes by (module, qualified name) and is imported again there: pickle would find the
+    ``@worker_task`` wrapper under that name, not the function. Bound methods and callable objects are pickled
+    as they are (their object must be picklable).
+    """
+    if not inspect.isfunction(func):
+        return func
     module = getattr(func, "__module__", None)
-    qualname = getattr(func, "__qualname__", "")
+    qualname = func.__qualname__
     if not module or "<locals>" in qualname or "<lambda>" in qualname:
         raise TypeError(
-            f"worker function {qualname or func!r} cannot be sent to a worker process: "
-            "define it at the top level of a module"
+            f"worker function {qualname} cannot be sent to a worker process: define it at the top level of a module"
         )
     if module == "__main__" and not getattr(sys.modules.get("__main__"), "__file__", None):
         raise TypeError(

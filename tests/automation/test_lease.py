@@ -13,7 +13,7 @@ from swift_conductor.worker.settings import WorkerSettings
 
 
 def slow(n: int) -> int:
-    time.sleep(4.5)
+    time.sleep(7)
     return n
 
 
@@ -21,7 +21,7 @@ def test_a_long_task_with_extend_lease_is_not_timed_out(server_url: str, uid: st
     config = Configuration(server_api_url=server_url)
     name = f"lease_{uid}"
     MetadataClient(config).register_task_defs(
-        [TaskDef(name=name, retry_count=1, retry_delay_seconds=0, response_timeout_seconds=2, timeout_seconds=60)]
+        [TaskDef(name=name, retry_count=1, retry_delay_seconds=0, response_timeout_seconds=3, timeout_seconds=60)]
     )
     MetadataClient(config).upsert_workflow_defs(
         [

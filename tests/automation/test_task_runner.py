@@ -13,6 +13,7 @@ from swift_conductor import Configuration, Task, TaskResult, Worker, WorkflowCli
 from swift_conductor.automation.result_sender import ResultSender
 from swift_conductor.automation.task_runner import TaskRunner
 from swift_conductor.clients import MetadataClient, TaskClient
+from swift_conductor.http.errors import ServerError
 from swift_conductor.http.models import TaskDef, WorkflowDef, WorkflowTask
 from swift_conductor.http.models.task_result_status import TaskResultStatus
 from swift_conductor.worker.settings import WorkerSettings
@@ -176,21 +177,49 @@ def test_a_result_the_server_refuses_is_logged_with_the_task_id(
     WorkflowClient(config).terminate(wid, reason="gone")
     WorkflowClient(config).remove(wid)
     sender = ResultSender(client)
-    result = TaskResult(task_id=task.task_id, workflow_instance_id=wid, status=TaskResultStatus.COMPLETED)
     with caplog.at_level(logging.ERROR, logger="swift_conductor"):
-        assert sender.send(result) is False
-    assert sender.refused == 1 and sender.pending == 0
+        sender.submit(TaskResult(task_id=task.task_id, workflow_instance_id=wid, status=TaskResultStatus.COMPLETED))
+        assert sender.flush(time.monotonic() + 10) == 0
+    assert (sender.refused, sender.delivered) == (1, 0)
     assert f"server refused the result of task {task.task_id}" in caplog.text
 
 
-def test_transient_failures_are_queued_and_retried(caplog: pytest.LogCaptureFixture) -> None:
+class RefusingClient(TaskClient):
+    """A real client whose server refuses COMPLETED results for good, as Conductor does for an unstorable
+    output (a 500 marked retryable: false); everything else goes to the real server."""
+
+    def __init__(self, configuration: Configuration) -> None:
+        super().__init__(configuration)
+        self.sent: List[str] = []
+
+    def update_task(self, result: TaskResult) -> str:
+        self.sent.append(str(result.status))
+        if result.status is TaskResultStatus.COMPLETED:
+            raise ServerError(500, "Non-standard token 'NaN'", retryable=False)
+        return super().update_task(result)
+
+
+def test_a_result_refused_for_good_is_replaced_by_a_failure(env: Tuple[Configuration, str]) -> None:
+    config, name = env
+    (wid,) = start(config, name, 1)
+    client = RefusingClient(config)
+    task = client.poll(name)
+    assert task is not None
+    sender = ResultSender(client)
+    sender.submit(TaskResult(task_id=task.task_id, workflow_instance_id=wid, status=TaskResultStatus.COMPLETED))
+    assert sender.flush(time.monotonic() + 10) == 0
+    assert client.sent == ["COMPLETED", "FAILED"]
+    workflow = WorkflowClient(config).get_workflow(wid)
+    assert workflow.status == "FAILED"
+    assert "the server refused the worker's result" in (workflow.tasks[0].reason_for_incompletion or "")
+
+
+def test_transient_failures_are_retried_until_shutdown_then_reported(caplog: pytest.LogCaptureFixture) -> None:
     config = Configuration(server_api_url="http://127.0.0.1:9/api", connect_timeout=0.5)  # nothing listens there
     sender = ResultSender(TaskClient(config))
-    result = TaskResult(task_id="t-1", workflow_instance_id="w-1", status=TaskResultStatus.COMPLETED)
     with caplog.at_level(logging.WARNING, logger="swift_conductor"):
-        assert sender.send(result) is False
-    assert sender.pending == 1
-    assert "could not report task t-1" in caplog.text
-    with caplog.at_level(logging.ERROR, logger="swift_conductor"):
-        assert sender.flush(time.monotonic() + 0.2) == 1
+        sender.submit(TaskResult(task_id="t-1", workflow_instance_id="w-1", status=TaskResultStatus.COMPLETED))
+        wait(lambda: "could not report task t-1 (attempt 2)" in caplog.text)
+        assert sender.backlog == 1
+        assert sender.flush(time.monotonic() + 1.2) == 1
     assert "result of task t-1 (workflow w-1, status COMPLETED) not delivered" in caplog.text

@@ -62,7 +62,7 @@ def test_sigterm_finishes_and_reports_the_task_in_flight(server: Server, launch:
     wid = server.workflows.start_workflow(f"{prefix}_wf", {"n": 1})
     _slow_task(server, wid)
     program.signal(signal.SIGTERM)
-    time.sleep(0.5)
+    wait_for(lambda: "stop signal: no more polling" in program.log(), 10, "the worker to stop polling")
     late = server.workflows.start_workflow(f"{prefix}_wf", {"n": 2})  # must not be picked up any more
     assert program.wait(30) == 0
     assert "host exited cleanly" in program.log()
@@ -136,3 +136,31 @@ def test_a_second_signal_stops_at_once(server: Server, launch: Launcher, uid: st
     assert "second stop signal" in program.log()
     assert server.workflows.get_workflow(wid).tasks[0].status == "IN_PROGRESS"  # abandoned, as asked
     server.workflows.terminate(wid, "test over")
+
+
+def test_a_task_overrunning_the_grace_period_is_abandoned_and_the_process_exits(
+    server: Server, launch: Launcher, uid: str
+) -> None:
+    prefix = f"overrun_{uid}"
+    server.define(f"{prefix}_wf", f"{prefix}_slow")
+    env = {"E2E_PREFIX": prefix, "E2E_SLOW_SECONDS": "60", "E2E_GRACE": "1"}
+    program = launch("decorated_program.py", server.url, env=env)
+    wid = server.workflows.start_workflow(f"{prefix}_wf", {"n": 1})
+    _slow_task(server, wid)
+    program.signal(signal.SIGTERM)
+    assert program.wait(20) == 0  # the host itself stopped as asked
+    log = program.log()
+    assert "grace period over with 1 task(s) still running" in log
+    assert "stopped with undelivered results" in log
+    assert "killing it" not in log  # the worker left by itself, it was not SIGKILLed
+    server.workflows.terminate(wid, "test over")
+
+
+def test_workers_stop_when_the_host_is_killed(server: Server, launch: Launcher, uid: str) -> None:
+    prefix = f"orphan_{uid}"
+    server.define(f"{prefix}_wf", f"{prefix}_fast")
+    program = launch("decorated_program.py", server.url, env={"E2E_PREFIX": prefix})
+    workers = wait_for(lambda: program.worker_pids() if len(program.worker_pids()) == 2 else None, 20, "workers")
+    program.signal(signal.SIGKILL)
+    program.wait(10)
+    wait_for(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in workers), 20, "orphaned workers to exit")

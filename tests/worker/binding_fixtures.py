@@ -51,3 +51,16 @@ def containers(items: List[int], lookup: Dict[str, float], maybe: Optional[int] 
 
 def catch_all(a: int, **rest: object) -> dict:
     return {"a": a, "rest": rest}
+
+
+class Greeter:
+    def __init__(self, greeting: str) -> None:
+        self.greeting = greeting
+
+    def greet(self, name: str) -> str:
+        return f"{self.greeting}, {name}"
+
+
+class Doubler:
+    def __call__(self, n: int) -> int:
+        return 2 * n

@@ -152,13 +152,25 @@ def test_in_progress_with_callback() -> None:
     assert last.status is TaskResultStatus.COMPLETED
 
 
-def test_output_that_is_not_json_fails_instead_of_being_dropped() -> None:
+@pytest.mark.parametrize("value", [object(), float("nan"), float("inf")])
+def test_output_that_is_not_json_fails_instead_of_being_dropped(value: Any) -> None:
     def func() -> dict:
-        return {"when": object()}
+        return {"value": value}
 
     result = execute_task(Worker("t", func), Task(task_id="t", workflow_instance_id="w"))
     assert result.status is TaskResultStatus.FAILED
     assert "not JSON-serializable" in (result.reason_for_incompletion or "")
+
+
+def test_a_worker_calling_sys_exit_still_gets_a_result() -> None:
+    import sys
+
+    def func() -> None:
+        sys.exit("bye")
+
+    result = execute_task(Worker("t", func), Task(task_id="t", workflow_instance_id="w"))
+    assert result.status is TaskResultStatus.FAILED
+    assert result.reason_for_incompletion == "SystemExit: bye"
 
 
 def test_a_class_worker_returning_garbage_fails_the_task() -> None:
@@ -199,3 +211,31 @@ def test_a_class_overriding_get_task_definition_name_polls_that_name() -> None:
 
     assert OldStyle("placeholder").polled_task_names() == ["fixed_name"]
     assert Worker(["a", "b"], async_double).polled_task_names() == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("func", "input_data", "output"),
+    [
+        (fx.Greeter("Hi").greet, {"name": "Ada"}, {"result": "Hi, Ada"}),
+        (fx.Doubler(), {"n": "4"}, {"result": 8}),
+        (fx.typed, {"count": 1, "ratio": 1, "name": "n", "flag": 0, "color": "red"}, None),
+    ],
+)
+def test_bound_methods_and_callable_objects_survive_pickling(func: Any, input_data: dict, output: Any) -> None:
+    import pickle
+
+    worker = pickle.loads(pickle.dumps(Worker("t", func)))
+    result = execute_task(worker, Task(task_id="t", workflow_instance_id="w", input_data=input_data))
+    assert result.status is TaskResultStatus.COMPLETED, result.reason_for_incompletion
+    if output is not None:
+        assert result.output_data == output
+
+
+def test_an_input_key_named_like_the_task_parameter_does_not_replace_it() -> None:
+    def func(task: Task, **rest: Any) -> dict:
+        return {"task_is_task": isinstance(task, Task), "rest": rest}
+
+    result = execute_task(
+        Worker("t", func), Task(task_id="t", workflow_instance_id="w", input_data={"task": 5, "x": 1})
+    )
+    assert result.output_data == {"task_is_task": True, "rest": {"x": 1}}

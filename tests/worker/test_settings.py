@@ -119,7 +119,11 @@ def test_more_properties_go_through_the_same_table(tmp_path: Path) -> None:
     ("text", "env", "fragment"),
     [
         (f"[{TASK}]\npolling_interval = fast\n", {}, f"worker.ini [{TASK}] polling_interval: 'fast' must be a number"),
-        ("[DEFAULT]\nthread_count = 0\n", {}, "worker.ini [DEFAULT] thread_count: '0' must be a whole number within 1..1000"),
+        (
+            "[DEFAULT]\nthread_count = 0\n",
+            {},
+            "worker.ini [DEFAULT] thread_count: '0' must be a whole number within 1..1000",
+        ),
         ("", {"conductor_worker_polling_interval": "-5"}, "environment variable conductor_worker_polling_interval"),
         ("", {f"CONDUCTOR_WORKER_{TASK.upper()}_POLL_TIMEOUT": "9000"}, "must be whole milliseconds within 0..5000"),
         ("", {"conductor_worker_paused": "sometimes"}, "'sometimes' must be true or false"),
