@@ -75,3 +75,27 @@ def test_a_proxy_from_the_environment_sends_through_requests(monkeypatch: pytest
 def test_bad_transport_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="transport must be one of auto, requests"):
         Configuration(transport="curl")
+
+
+def test_the_dialect_guess_is_not_kept_while_the_server_is_away() -> None:
+    from swift_conductor.http import transport
+
+    api = transport.ApiClient(Configuration(server_api_url="http://127.0.0.1:9/api", connect_timeout=0.5))
+    assert api.dialect == "tasks"
+    assert "http://127.0.0.1:9/api" not in transport._dialects
+
+
+def test_the_swift_3_16_dialect_end_to_end(embedded_server_url: str, uid: str) -> None:
+    from swift_conductor import MetadataClient, TaskDef, TaskResult, WorkflowClient, WorkflowDef, WorkflowTask
+
+    config = Configuration(server_api_url=embedded_server_url, dialect="task")
+    MetadataClient(config).register_task_defs([TaskDef(name=f"d_{uid}", retry_count=0)])
+    MetadataClient(config).upsert_workflow_defs(
+        [WorkflowDef(name=f"d_{uid}", tasks=[WorkflowTask(name=f"d_{uid}", task_reference_name="t", type="CUSTOM")])]
+    )
+    wid = WorkflowClient(config).start_workflow(f"d_{uid}", {})
+    task = TaskClient(config).poll(f"d_{uid}")
+    assert task is not None and task.workflow_instance_id == wid
+    TaskClient(config).update_task(TaskResult(task_id=task.task_id, workflow_instance_id=wid, status="COMPLETED"))
+    assert WorkflowClient(config).get_workflow(wid).status == "COMPLETED"
+    assert TaskClient(config).api.path("tasks") == "task"
