@@ -69,6 +69,17 @@ class ResultSender:
         with self._cond:
             return len(self._heap) + self._busy
 
+    def wait_for_room(self, limit: int, timeout: float) -> bool:
+        """Block until fewer than ``limit`` results wait (True) or ``timeout`` passes (False)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self._heap) + self._busy >= limit:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+            return True
+
     def _push(self, result: TaskResult, attempt: int, delay: float) -> None:
         with self._cond:
             if self._closed:

@@ -50,7 +50,7 @@ class TaskRunner:
         self.settings: List[WorkerSettings] = list(settings)
         self.client = client or TaskClient(configuration)
         self.thread_count = self.settings[0].thread_count
-        self.sender = ResultSender(self.client, reporters=min(4, self.thread_count))
+        self.sender = ResultSender(self.client, reporters=min(2, self.thread_count))
         self.max_backlog = max(8, 2 * self.thread_count)  # stop taking tasks while results cannot be delivered
         self._free = self.thread_count
         self._slots = threading.Condition()
@@ -151,8 +151,10 @@ class TaskRunner:
             return False
 
     def _wait_for_free_slot(self) -> int:
-        while self.sender.backlog >= self.max_backlog and not self._stop.is_set():
-            self._stop.wait(0.05)  # results are waiting for the server: do not take more tasks yet
+        # While results wait for the server, take no more tasks (checking for a stop twice a second).
+        while not self.sender.wait_for_room(self.max_backlog, timeout=0.5):
+            if self._stop.is_set():
+                return 0
         with self._slots:
             while self._free == 0 and not self._stop.is_set():
                 self._slots.wait(1.0)
