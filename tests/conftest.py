@@ -30,6 +30,14 @@ def _load_server_script():  # type: ignore[no-untyped-def]
 
 
 conductor_server = _load_server_script()
+
+
+def subprocess_env(**extra: str) -> dict:
+    """The environment for programs the tests start: they import this checkout, whatever is installed."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, **extra}
+
+
 REQUIRE_REAL = os.environ.get("SWIFT_CONDUCTOR_REQUIRE_REAL_SERVER", "") not in ("", "0", "false")
 
 

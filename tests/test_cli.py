@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -13,23 +12,25 @@ import pytest
 from swift_conductor import Configuration, TaskDef, WorkflowClient, WorkflowDef, WorkflowTask
 from swift_conductor.clients import MetadataClient
 
-from .conftest import ROOT
+from .conftest import ROOT, subprocess_env
 
 CLI = [sys.executable, "-m", "swift_conductor.cli"]
 
 
 def test_run_needs_a_module() -> None:
-    done = subprocess.run([*CLI, "run"], capture_output=True, text=True, timeout=30)
+    done = subprocess.run([*CLI, "run"], capture_output=True, text=True, timeout=30, env=subprocess_env())
     assert done.returncode == 2 and "modules" in done.stderr
 
 
 def test_run_reports_a_missing_module_clearly() -> None:
-    done = subprocess.run([*CLI, "run", "no_such_module_x"], capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [*CLI, "run", "no_such_module_x"], capture_output=True, text=True, timeout=30, env=subprocess_env()
+    )
     assert done.returncode == 2 and "No module named 'no_such_module_x'" in done.stderr
 
 
 def test_run_reports_a_bad_setting_with_its_source() -> None:
-    env = {**os.environ, "conductor_worker_polling_interval": "soon"}
+    env = subprocess_env(conductor_worker_polling_interval="soon")
     done = subprocess.run(
         [*CLI, "run", "mixed_functions"], capture_output=True, text=True, timeout=30, env=env, cwd=ROOT / "examples"
     )
@@ -39,7 +40,7 @@ def test_run_reports_a_bad_setting_with_its_source() -> None:
 
 @pytest.mark.parametrize("args", [["devserver", "--port", "nope"], ["bogus"]])
 def test_bad_arguments_exit_2(args: list) -> None:
-    done = subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=30)
+    done = subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=30, env=subprocess_env())
     assert done.returncode == 2 and "usage:" in done.stderr
 
 
@@ -62,6 +63,7 @@ def test_run_serves_the_modules_workers(embedded_server_url: str) -> None:
     process = subprocess.Popen(
         [*CLI, "run", "mixed_functions", "--server", embedded_server_url],
         cwd=ROOT / "examples",
+        env=subprocess_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

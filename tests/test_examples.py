@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,13 +9,13 @@ from typing import List
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, subprocess_env
 
 EXAMPLES = ROOT / "examples"
 
 
 def run_example(path: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    environ = {k: v for k, v in os.environ.items() if not k.lower().startswith("conductor_")}
+    environ = {k: v for k, v in subprocess_env().items() if not k.lower().startswith("conductor_")}
     return subprocess.run(
         [sys.executable, str(path), *args],
         capture_output=True,

@@ -70,7 +70,10 @@ class LeaseKeeper:
                 for tid, (task, period, _) in due:
                     self._due[tid] = (task, period, now + period)
             for _, (task, _, _) in due:
-                self._extend(task)
+                try:
+                    self._extend(task)
+                except Exception:  # a bug of ours must not end lease keeping for the other tasks
+                    logger.exception("unexpected error while extending the lease of task %s", task.task_id)
 
     def _extend(self, task: Task) -> None:
         result = TaskResult(

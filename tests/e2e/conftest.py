@@ -17,6 +17,8 @@ from swift_conductor.clients import MetadataClient, TaskClient, WorkflowClient
 from swift_conductor.configuration import Configuration
 from swift_conductor.http.models import TaskDef, Workflow, WorkflowDef, WorkflowTask
 
+from ..conftest import subprocess_env
+
 PROGRAMS = Path(__file__).parent / "programs"
 T = TypeVar("T")
 
@@ -82,7 +84,7 @@ class Launcher:
                 [sys.executable, str(PROGRAMS / name), *args],
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, **(env or {})},
+                env=subprocess_env(**(env or {})),
                 cwd=self.tmp_path,
                 start_new_session=True,
             )
