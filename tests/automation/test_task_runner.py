@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -61,10 +62,16 @@ def all_done(config: Configuration, ids: List[str]) -> bool:
     return all(client.get_workflow(i, include_tasks=False).status == "COMPLETED" for i in ids)
 
 
-def run_in_thread(runner: TaskRunner) -> threading.Thread:
+@contextlib.contextmanager
+def running(runner: TaskRunner) -> Iterator[threading.Thread]:
+    """The runner's loop in a thread for the block; stopped (and drained) when the block ends."""
     thread = threading.Thread(target=runner.run, kwargs={"grace_period": 10}, daemon=True)
     thread.start()
-    return thread
+    try:
+        yield thread
+    finally:
+        runner.stop()
+        thread.join(15)
 
 
 def wait(check: Any, timeout: float = 20) -> None:
@@ -88,12 +95,8 @@ def test_a_busy_queue_drains_without_the_polling_interval_between_tasks(env: Tup
     ids = start(config, name, 5)
     settings = WorkerSettings(task_name=name, polling_interval=60_000)  # one empty poll would stall a minute
     runner = TaskRunner(Worker(name, double), [settings], config)
-    thread = run_in_thread(runner)
-    try:
+    with running(runner):
         wait(lambda: all_done(config, ids), timeout=30)
-    finally:
-        runner.stop()
-        thread.join(15)
     assert runner.completed == 5
 
 
@@ -102,12 +105,8 @@ def test_polls_ask_only_for_free_slots(env: Tuple[Configuration, str]) -> None:
     ids = start(config, name, 6)
     client = RecordingTaskClient(config)
     runner = TaskRunner(Worker(name, sleepy), [WorkerSettings(task_name=name, thread_count=4)], client=client)
-    thread = run_in_thread(runner)
-    try:
+    with running(runner):
         wait(lambda: all_done(config, ids))
-    finally:
-        runner.stop()
-        thread.join(15)
     assert client.counts[0] == 4
     assert all(1 <= c <= 4 for c in client.counts)
     assert runner.completed == 6
@@ -124,15 +123,11 @@ def test_paused_is_asked_before_every_poll(env: Tuple[Configuration, str]) -> No
     ids = start(config, name, 2)
     client = RecordingTaskClient(config)
     runner = TaskRunner(Gated(name, double), [WorkerSettings(task_name=name, polling_interval=20)], client=client)
-    thread = run_in_thread(runner)
-    try:
+    with running(runner):
         time.sleep(0.5)
         assert client.counts == [] and runner.completed == 0
         gate.set()
         wait(lambda: all_done(config, ids))
-    finally:
-        runner.stop()
-        thread.join(15)
 
 
 def test_an_unexpected_error_in_the_loop_is_logged_and_the_loop_goes_on(
@@ -144,12 +139,8 @@ def test_an_unexpected_error_in_the_loop_is_logged_and_the_loop_goes_on(
     client.fail_next = 2
     runner = TaskRunner(Worker(name, double), [WorkerSettings(task_name=name)], client=client)
     with caplog.at_level(logging.ERROR, logger="swift_conductor"):
-        thread = run_in_thread(runner)
-        try:
+        with running(runner):
             wait(lambda: all_done(config, ids))
-        finally:
-            runner.stop()
-            thread.join(15)
     assert "injected bug in the poll path" in caplog.text
     assert "restarting it" in caplog.text
 
@@ -158,10 +149,8 @@ def test_stop_drains_in_flight_tasks_and_reports_them(env: Tuple[Configuration, 
     config, name = env
     ids = start(config, name, 2)
     runner = TaskRunner(Worker(name, sleepy), [WorkerSettings(task_name=name, thread_count=2)], config)
-    thread = run_in_thread(runner)
-    wait(lambda: runner.in_flight == 2)
-    runner.stop()
-    thread.join(15)
+    with running(runner) as thread:
+        wait(lambda: runner.in_flight == 2)
     assert not thread.is_alive()
     assert all_done(config, ids)
 

@@ -50,21 +50,16 @@ class FaultProxy:
             conn.close()
 
     def down(self) -> None:
+        """Stop listening (connection refused) and cut the open connections."""
         with self._lock:
             listener, self._listener = self._listener, None
-            conns, self._conns = self._conns, []
         if listener is not None:
             try:
                 listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() blocked in the other thread
             except OSError:
                 pass
             listener.close()
-        for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            conn.close()
+        self.cut()
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
