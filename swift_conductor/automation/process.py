@@ -14,8 +14,9 @@ import os
 import signal
 import sys
 import threading
+import time
 from types import FrameType
-from typing import List, Optional
+from typing import Any, List, Optional
 
 from ..configuration import Configuration
 from ..worker.settings import WorkerSettings
@@ -33,6 +34,7 @@ def run_worker_process(
     configuration: Configuration,
     grace_period: float,
     log_level: Optional[int],
+    heartbeat: Any = None,
 ) -> None:
     configuration.apply_logging()
     lib_logger = logging.getLogger("swift_conductor")
@@ -42,7 +44,13 @@ def run_worker_process(
         lib_logger.addHandler(handler)
         if not configuration.debug:
             lib_logger.setLevel(log_level)
-    runner = TaskRunner(worker, settings, configuration)
+    beat = None
+    if heartbeat is not None:
+
+        def beat() -> None:
+            heartbeat.value = time.time()
+
+    runner = TaskRunner(worker, settings, configuration, heartbeat=beat)
     signals = {"count": 0}
 
     def on_term(signum: int, frame: Optional[FrameType]) -> None:

@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 from ..clients import TaskClient
 from ..configuration import Configuration
@@ -43,12 +43,14 @@ class TaskRunner:
         configuration: Optional[Configuration] = None,
         *,
         client: Optional[TaskClient] = None,
+        heartbeat: Optional[Callable[[], None]] = None,
     ) -> None:
         if not settings:
             raise ValueError("TaskRunner needs the settings of at least one task name")
         self.worker = worker
         self.settings: List[WorkerSettings] = list(settings)
         self.client = client or TaskClient(configuration)
+        self.heartbeat = heartbeat or _nothing  # called after every cycle that reached the server (or paused)
         self.thread_count = self.settings[0].thread_count
         self.sender = ResultSender(self.client, reporters=min(2, self.thread_count))
         self.max_backlog = max(8, 2 * self.thread_count)  # stop taking tasks while results cannot be delivered
@@ -94,6 +96,7 @@ class TaskRunner:
             turn += 1
             try:
                 if self._paused(settings):
+                    self.heartbeat()
                     self._stop.wait(max(settings.polling_interval_seconds, 0.1))
                     continue
                 free = self._wait_for_free_slot()
@@ -107,6 +110,7 @@ class TaskRunner:
                     domain=settings.domain,
                 )
                 failures = 0
+                self.heartbeat()
             except ConductorError as exc:
                 failures += 1
                 delay = backoff_delay(failures - 1, POLL_BACKOFF_BASE_S, POLL_BACKOFF_MAX_S)
@@ -205,3 +209,7 @@ class TaskRunner:
         if self._leases is not None:
             self._leases.close()
         return self.sender.flush(deadline) + unfinished
+
+
+def _nothing() -> None:
+    return None

@@ -88,6 +88,7 @@ class _Slot:
         self.restarts = 0
         self.next_start = 0.0
         self.backoff = RESTART_BACKOFF_MIN_S
+        self.heartbeat: Any = None  # shared double: when the process last reached the server (epoch s)
 
 
 class WorkerHost:
@@ -204,9 +205,33 @@ class WorkerHost:
         self._stopped.set()
 
     def is_alive(self) -> bool:
-        """True while every worker has a live process (for health probes)."""
+        """True while every worker has a live process."""
         with self._lock:
             return all(s.process is not None and s.process.is_alive() for s in self._slots)
+
+    def health(self, max_silence: float = 30.0) -> Dict[str, Any]:
+        """For health probes: per worker, whether its process lives, how often it was restarted and how long
+        ago its loop last reached the server. ``healthy`` is true when every process lives and has reached the
+        server (or seen itself paused) within ``max_silence`` seconds; while the server is unreachable the
+        workers back off (up to 30 s) and their silence grows."""
+        now = time.time()
+        workers = []
+        with self._lock:
+            for slot in self._slots:
+                alive = slot.process is not None and slot.process.is_alive()
+                last = slot.heartbeat.value if slot.heartbeat is not None else 0.0
+                silence = round(now - last, 3) if last else None
+                workers.append(
+                    {
+                        "tasks": [s.task_name for s in slot.settings],
+                        "pid": slot.process.pid if slot.process is not None else None,
+                        "alive": alive,
+                        "restarts": slot.restarts,
+                        "seconds_since_server": silence,
+                        "healthy": alive and silence is not None and silence <= max_silence,
+                    }
+                )
+        return {"healthy": bool(workers) and all(w["healthy"] for w in workers), "workers": workers}
 
     def __enter__(self) -> WorkerHost:
         return self
@@ -224,9 +249,12 @@ class WorkerHost:
 
     # -- internals --------------------------------------------------------------------------------------------
     def _start(self, slot: _Slot) -> None:
+        if slot.heartbeat is None:
+            slot.heartbeat = multiprocessing.get_context("spawn").Value("d", 0.0, lock=False)
+        slot.heartbeat.value = 0.0
         process = _WorkerProcess(
             target=run_worker_process,
-            args=(slot.worker, slot.settings, self.configuration, self.grace_period, self.log_level),
+            args=(slot.worker, slot.settings, self.configuration, self.grace_period, self.log_level, slot.heartbeat),
             name=f"worker-{'-'.join(s.task_name for s in slot.settings)}",
             daemon=False,
         )
