@@ -14,7 +14,7 @@ from swift_conductor.worker import registry
 
 from .conftest import ROOT
 
-DOCS = [ROOT / "README.md", ROOT / "docs" / "worker.md", ROOT / "docs" / "configuration.md"]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
 def python_blocks(path: Path) -> List[str]:
