@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import pickle
 import signal
+import sys
 import threading
 import time
 from multiprocessing.context import SpawnProcess
@@ -51,7 +52,12 @@ class _WorkerProcess(SpawnProcess):
 
     @staticmethod
     def _Popen(process_obj: Any) -> Any:
-        from multiprocessing import popen_spawn_posix, spawn
+        from multiprocessing import spawn
+
+        if sys.platform == "win32":
+            from multiprocessing.popen_spawn_win32 import Popen
+        else:
+            from multiprocessing.popen_spawn_posix import Popen
 
         with _launch_lock:
             original = spawn.get_preparation_data
@@ -63,7 +69,7 @@ class _WorkerProcess(SpawnProcess):
 
             spawn.get_preparation_data = preparation_data
             try:
-                return popen_spawn_posix.Popen(process_obj)
+                return Popen(process_obj)
             finally:
                 spawn.get_preparation_data = original
 
