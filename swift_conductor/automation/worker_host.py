@@ -10,6 +10,7 @@ Settings are resolved (and bad values rejected) when the host is built, in the p
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import logging
 import multiprocessing
@@ -167,6 +168,9 @@ class WorkerHost:
                 self._start(slot)
             self._monitor = threading.Thread(target=self._supervise, name="worker-host-monitor", daemon=True)
             self._monitor.start()
+            # If the program ends without joining or stopping (an exception, Ctrl-C outside join_processes),
+            # stop the workers gracefully rather than leave multiprocessing waiting on them forever.
+            atexit.register(self._stop_at_exit)
 
     def join_processes(self) -> None:
         """Serve until SIGINT/SIGTERM (or :meth:`stop_processes` from another thread), then stop gracefully.
@@ -209,6 +213,11 @@ class WorkerHost:
             elif process.exitcode == EXIT_ABANDONED:
                 logger.error("worker process %s stopped with undelivered results (see its log)", process.pid)
         self._stopped.set()
+
+    def _stop_at_exit(self) -> None:
+        if not self._stopped.is_set():
+            logger.info("program exiting: stopping workers")
+            self.stop_processes()
 
     def is_alive(self) -> bool:
         """True while every worker has a live process."""

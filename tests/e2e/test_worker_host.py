@@ -164,3 +164,15 @@ def test_workers_stop_when_the_host_is_killed(server: Server, launch: Launcher, 
     program.signal(signal.SIGKILL)
     program.wait(10)
     wait_for(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in workers), 20, "orphaned workers to exit")
+
+
+def test_a_program_that_crashes_without_stopping_the_host_still_exits(
+    server: Server, launch: Launcher, uid: str
+) -> None:
+    prefix = f"nojoin_{uid}"
+    server.define(f"{prefix}_wf", f"{prefix}_fast")
+    program = launch("no_join_program.py", server.url, env={"E2E_PREFIX": prefix, "E2E_SLEEP": "3"})
+    workers = wait_for(lambda: program.worker_pids() or None, 20, "the worker")
+    assert program.wait(30) == 1  # the application's own error, not a hang
+    assert "the application crashed" in program.log()
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in workers)
