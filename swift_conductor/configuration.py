@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from typing import Any, Dict, Mapping, Optional, Tuple
+from urllib.parse import urlsplit
 
 DEFAULT_SERVER_API_URL = "http://localhost:8080/api"
 DIALECTS = ("auto", "tasks", "task")
@@ -53,6 +54,13 @@ class Configuration:
         url = url.rstrip("/")
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"Configuration: server URL must start with http:// or https://, got {url!r}")
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port out of range
+        except ValueError as exc:
+            raise ValueError(f"Configuration: bad server URL {url!r}: {exc}") from None
+        if not parts.hostname or not url.isascii() or any(c.isspace() for c in url):
+            raise ValueError(f"Configuration: bad server URL {url!r} (a host is required; percent-encode the path)")
         if transport not in TRANSPORTS:
             raise ValueError(f"Configuration: transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
         if dialect not in DIALECTS:
@@ -65,6 +73,8 @@ class Configuration:
         self.headers: Dict[str, str] = dict(headers or {})
         if auth_token:
             self.headers["X-Authorization"] = auth_token
+        for header, header_value in self.headers.items():
+            _check_header(header, header_value)
         self.verify_ssl = verify_ssl
         self.ca_bundle = ca_bundle
         self.connect_timeout = float(connect_timeout)
@@ -108,6 +118,20 @@ class Configuration:
             f"dialect={self.dialect!r}, headers={shown}, verify_ssl={self.verify_ssl}, "
             f"ca_bundle={self.ca_bundle!r}, timeout={self.timeout})"
         )
+
+
+def _check_header(name: Any, value: Any) -> None:
+    """Header names and values must be single-line Latin-1 text; the error never shows the value."""
+    if not isinstance(name, str) or not name or any(c in name for c in ":\r\n ") or not name.isascii():
+        raise ValueError(f"Configuration: bad HTTP header name {name!r}")
+    if not isinstance(value, str):
+        raise ValueError(f"Configuration: HTTP header {name} must be a string, got {type(value).__name__}")
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise ValueError(f"Configuration: HTTP header {name} has characters HTTP cannot carry") from None
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"Configuration: HTTP header {name} contains a line break (a stray newline?)")
 
 
 def _is_secret(header: str) -> bool:

@@ -99,3 +99,77 @@ def test_the_swift_3_16_dialect_end_to_end(embedded_server_url: str, uid: str) -
     TaskClient(config).update_task(TaskResult(task_id=task.task_id, workflow_instance_id=wid, status="COMPLETED"))
     assert WorkflowClient(config).get_workflow(wid).status == "COMPLETED"
     assert TaskClient(config).api.path("tasks") == "task"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"NO_PROXY": "other.example"}, StdlibSender),  # a NO_PROXY list alone is no proxy
+        ({"FTP_PROXY": "http://p:1"}, StdlibSender),
+        ({"HTTPS_PROXY": "http://p:1"}, StdlibSender),  # the server URL is plain http
+        ({"ALL_PROXY": "http://p:1"}, RequestsSender),
+    ],
+)
+def test_only_a_proxy_that_applies_switches_to_requests(
+    monkeypatch: pytest.MonkeyPatch, env: dict, expected: type
+) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "FTP_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert isinstance(make_sender("http://conductor.example:8080/api", True, "auto"), expected)
+
+
+def test_a_ca_directory_works_like_a_ca_file(tls_url: str, certificate: Tuple[Path, Path], tmp_path: Path) -> None:
+    folder = tmp_path / "cas"
+    folder.mkdir()
+    digest = subprocess.run(
+        ["openssl", "x509", "-hash", "-noout", "-in", str(certificate[0])], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    (folder / f"{digest}.0").write_bytes(certificate[0].read_bytes())
+    for transport in ("auto", "requests"):
+        config = Configuration(server_api_url=tls_url, ca_bundle=str(folder), transport=transport)
+        assert TaskClient(config).queue_sizes("x") == {"x": 0}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"auth_token": "s3cret-token\n"}, "X-Authorization contains a line break"),
+        ({"headers": {"X-Team": "t\u00f6k\u20acn"}}, "X-Team has characters HTTP cannot carry"),
+        ({"headers": {"Bad Name": "x"}}, "bad HTTP header name"),
+        ({"server_api_url": "http://host:99999/api"}, "bad server URL"),
+        ({"server_api_url": "http://host/c\u00f6nductor/api"}, "percent-encode the path"),
+    ],
+)
+def test_bad_headers_and_urls_fail_at_configuration_without_echoing_secrets(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message) as err:
+        Configuration(**kwargs)
+    assert "s3cret" not in str(err.value)
+
+
+def test_a_server_error_during_dialect_detection_is_not_taken_as_the_answer() -> None:
+    import http.server
+    import threading
+
+    from swift_conductor.http import transport
+
+    class Unavailable(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Unavailable)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/api"
+        assert transport.ApiClient(Configuration(server_api_url=url)).dialect == "tasks"
+        assert url not in transport._dialects
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -90,7 +90,7 @@ class ResultSender:
                 thread = threading.Thread(target=self._loop, name=f"result-sender-{len(self._threads)}", daemon=True)
                 self._threads.append(thread)
                 thread.start()
-            self._cond.notify()
+            self._cond.notify_all()  # reporters, wait_for_room and flush share this condition
 
     def _next(self) -> Optional[Tuple[int, TaskResult]]:
         with self._cond:

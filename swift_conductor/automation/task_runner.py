@@ -96,8 +96,7 @@ class TaskRunner:
             turn += 1
             try:
                 if self._paused(settings):
-                    self.heartbeat()
-                    self._stop.wait(max(settings.polling_interval_seconds, 0.1))
+                    self._idle(max(settings.polling_interval_seconds, 0.1))
                     continue
                 free = self._wait_for_free_slot()
                 if free == 0:
@@ -142,8 +141,17 @@ class TaskRunner:
                 empty_in_a_row += 1
                 if empty_in_a_row >= len(self.settings):  # every name came back empty: wait a while
                     empty_in_a_row = 0
-                    self._stop.wait(settings.polling_interval_seconds)
+                    self._idle(settings.polling_interval_seconds)
         return self._drain(grace_period)
+
+    def _idle(self, seconds: float) -> None:
+        """Wait (until stopped), beating the heartbeat at least every second: the loop is alive, just idle."""
+        deadline = time.monotonic() + seconds
+        while True:
+            self.heartbeat()
+            left = deadline - time.monotonic()
+            if left <= 0 or self._stop.wait(min(left, 1.0)):
+                return
 
     def _paused(self, settings: WorkerSettings) -> bool:
         if settings.paused:
@@ -161,6 +169,7 @@ class TaskRunner:
                 return 0
         with self._slots:
             while self._free == 0 and not self._stop.is_set():
+                self.heartbeat()  # every thread busy: the loop is alive, waiting for a slot
                 self._slots.wait(1.0)
             return 0 if self._stop.is_set() else self._free
 

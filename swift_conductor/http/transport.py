@@ -93,6 +93,8 @@ class ApiClient:
                 )
             except ConductorConnectionError:
                 return None
+            if response.status in (408, 429) or response.status >= 500:
+                return None  # a server starting up or a gateway in the way: ask again next time
             if response.status != 404:
                 logger.debug("server at %s speaks the %r dialect", self.configuration.server_api_url, dialect)
                 return dialect

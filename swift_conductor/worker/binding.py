@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import inspect
 import typing
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
@@ -32,7 +33,11 @@ class Binder:
         signature = inspect.signature(self.func)
         # A callable object's hints live on its __call__ method.
         target: Any = self.func
-        if not (inspect.isfunction(target) or inspect.ismethod(target)):
+        while isinstance(target, functools.partial):
+            target = target.func
+        if inspect.isclass(target):
+            target = target.__init__
+        elif not (inspect.isfunction(target) or inspect.ismethod(target)):
             target = target.__call__
         try:
             hints = typing.get_type_hints(target)

@@ -37,3 +37,29 @@ def test_health_follows_the_server_going_away_and_coming_back(embedded_server_ur
         finally:
             host.stop_processes(timeout=20)
         assert not host.health()["workers"][0]["alive"]
+
+
+def test_a_worker_busy_with_a_long_task_stays_healthy(embedded_server_url: str, uid: str) -> None:
+    from swift_conductor import MetadataClient, TaskDef, WorkflowClient, WorkflowDef, WorkflowTask
+
+    from ..worker.binding_fixtures import slow_double
+
+    config = Configuration(server_api_url=embedded_server_url)
+    name = f"busy_{uid}"
+    MetadataClient(config).register_task_defs([TaskDef(name=name, retry_count=0)])
+    MetadataClient(config).upsert_workflow_defs(
+        [WorkflowDef(name=name, tasks=[WorkflowTask(name=name, task_reference_name="t")])]
+    )
+    host = WorkerHost([Worker(name, slow_double, poll_interval=5000)], config, log_level=None, environ={})
+    host.start_processes()
+    try:
+        eventually(lambda: host.health(max_silence=2)["healthy"])
+        wid = WorkflowClient(config).start_workflow(name, {})
+        eventually(lambda: WorkflowClient(config).get_workflow(wid).tasks[0].status == "IN_PROGRESS")
+        seen = []
+        while WorkflowClient(config).get_workflow(wid).status == "RUNNING":
+            seen.append(host.health(max_silence=2)["healthy"])  # busy for 3 s, idle polls 5 s apart
+            time.sleep(0.25)
+        assert seen and all(seen)
+    finally:
+        host.stop_processes(timeout=20)

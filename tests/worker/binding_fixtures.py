@@ -64,3 +64,20 @@ class Greeter:
 class Doubler:
     def __call__(self, n: int) -> int:
         return 2 * n
+
+
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+@dataclass
+class Pair:
+    a: int
+    b: int
+
+
+def slow_double(n: int = 1) -> int:
+    import time
+
+    time.sleep(3)
+    return 2 * n

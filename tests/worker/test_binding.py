@@ -239,3 +239,12 @@ def test_an_input_key_named_like_the_task_parameter_does_not_replace_it() -> Non
         Worker("t", func), Task(task_id="t", workflow_instance_id="w", input_data={"task": 5, "x": 1})
     )
     assert result.output_data == {"task_is_task": True, "rest": {"x": 1}}
+
+
+def test_partials_and_classes_get_their_type_hints() -> None:
+    import functools
+
+    partial = execute_task(Worker("t", functools.partial(fx.add, b=1)), Task(input_data={"a": "2"}))
+    assert partial.output_data == {"result": 3}
+    built = execute_task(Worker("t", fx.Pair), Task(input_data={"a": "1", "b": 2.0}))
+    assert built.output_data == {"a": 1, "b": 2}
