@@ -199,9 +199,7 @@ class TaskRunner:
 
     def _drain(self, grace_period: float) -> int:
         deadline = time.monotonic() + grace_period
-        busy = self.in_flight
-        if busy:
-            logger.info("stopping: waiting up to %.0f s for %d task(s) in flight", grace_period, busy)
+        logger.info("polling stopped; waiting up to %.0f s for %d task(s) in flight", grace_period, self.in_flight)
         with self._slots:
             while self._free < self.thread_count:
                 left = deadline - time.monotonic()

@@ -8,15 +8,12 @@ from typing import Any, Callable
 from swift_conductor import Configuration, Worker, WorkerHost
 
 from ..support.proxy import FaultProxy, split_url
+from ..support.waiting import wait_for
 from ..worker.binding_fixtures import Doubler
 
 
 def eventually(check: Callable[[], Any], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
-    return value
+    return wait_for(check, timeout, "the health report to change")
 
 
 def test_health_follows_the_server_going_away_and_coming_back(embedded_server_url: str, uid: str) -> None:

@@ -19,6 +19,8 @@ from swift_conductor.http.models import TaskDef, WorkflowDef, WorkflowTask
 from swift_conductor.http.models.task_result_status import TaskResultStatus
 from swift_conductor.worker.settings import WorkerSettings
 
+from ..support.waiting import wait_for
+
 
 class RecordingTaskClient(TaskClient):
     """A real client that remembers each batch poll's count, and can fail the next N polls."""
@@ -75,10 +77,7 @@ def running(runner: TaskRunner) -> Iterator[threading.Thread]:
 
 
 def wait(check: Any, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
+    wait_for(check, timeout, "the runner")
 
 
 def double(n: int) -> int:

@@ -6,15 +6,15 @@ and raw HTTP (``Harness.raw``) only where status codes, bodies or malformed requ
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
+from typing import Any, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 import requests
 
 from swift_conductor.clients import MetadataClient, TaskClient, WorkflowClient
 from swift_conductor.http.models import Task, TaskDef, TaskResult, Workflow, WorkflowDef, WorkflowTask
 from swift_conductor.http.models.task_result_status import TaskResultStatus
+from tests.support.waiting import wait_for
 
 T = TypeVar("T")
 HTTP_TIMEOUT = (5.0, 15.0)  # every raw call is bounded: (connect, read) seconds
@@ -119,14 +119,3 @@ class Harness:
 
     def raw_tasks(self, workflow_id: str) -> List[Dict[str, Any]]:
         return list(self.raw_workflow(workflow_id)["tasks"])
-
-
-def wait_for(probe: Callable[[], Optional[T]], timeout: float, what: str, interval: float = 0.05) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)

@@ -6,10 +6,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional, TypeVar
+from typing import Dict, Iterator, List, Optional, TypeVar
 
 import pytest
 
@@ -18,20 +17,10 @@ from swift_conductor.configuration import Configuration
 from swift_conductor.http.models import TaskDef, Workflow, WorkflowDef, WorkflowTask
 
 from ..conftest import subprocess_env
+from ..support.waiting import wait_for  # noqa: F401 - the e2e tests import it from here
 
 PROGRAMS = Path(__file__).parent / "programs"
 T = TypeVar("T")
-
-
-def wait_for(check: Callable[[], Optional[T]], timeout: float, what: str, interval: float = 0.1) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 @dataclass
