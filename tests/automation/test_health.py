@@ -55,7 +55,7 @@ def test_a_worker_busy_with_a_long_task_stays_healthy(embedded_server_url: str, 
         eventually(lambda: WorkflowClient(config).get_workflow(wid).tasks[0].status == "IN_PROGRESS")
         seen = []
         while WorkflowClient(config).get_workflow(wid).status == "RUNNING":
-            seen.append(host.health(max_silence=2)["healthy"])  # busy for 3 s, idle polls 5 s apart
+            seen.append(host.health(max_silence=2.5)["healthy"])  # busy for 5 s, idle polls 5 s apart
             time.sleep(0.25)
         assert seen and all(seen)
     finally:

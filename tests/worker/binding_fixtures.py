@@ -79,5 +79,5 @@ class Pair:
 def slow_double(n: int = 1) -> int:
     import time
 
-    time.sleep(3)
+    time.sleep(5)
     return 2 * n
