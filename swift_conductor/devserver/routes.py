@@ -68,12 +68,17 @@ class Request:
         if not self.body:
             raise errors.server_error("Required request body is missing")
         try:
-            return json.loads(self.body)
+            return json.loads(self.body, parse_constant=_reject_constant)
         except ValueError as exc:
             raise errors.server_error(f"JSON parse error: {exc}") from None
 
     def text(self) -> str:
         return self.body.decode("utf-8", errors="replace")
+
+
+def _reject_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON: the real server (Jackson) refuses them with a 500, and so do we."""
+    raise ValueError(f"Non-standard token '{name}'")
 
 
 def _segments(path: str) -> List[str]:

@@ -102,3 +102,19 @@ def test_server_survives_garbage(conductor: Harness) -> None:
             except OSError:
                 pass
     assert conductor.raw.get(f"{conductor.raw.root}/health").status_code == 200
+
+
+def test_nan_in_a_task_result_is_refused_with_a_final_500(conductor: Harness) -> None:
+    task = conductor.task_def("nan")
+    wf = conductor.single_task_workflow(task)
+    wid = conductor.workflows.start_workflow(wf, {})
+    polled = conductor.tasks.poll(task)
+    assert polled is not None
+    body = b'{"taskId": "%s", "workflowInstanceId": "%s", "status": "COMPLETED", "outputData": {"x": NaN}}' % (
+        str(polled.task_id).encode(),
+        wid.encode(),
+    )
+    response = conductor.raw.post("tasks", data=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 500
+    assert response.json()["retryable"] is False
+    assert "NaN" in response.json()["message"]
