@@ -212,6 +212,7 @@ class WorkerHost:
                 process.join(5)
             elif process.exitcode == EXIT_ABANDONED:
                 logger.error("worker process %s stopped with undelivered results (see its log)", process.pid)
+        atexit.unregister(self._stop_at_exit)
         self._stopped.set()
 
     def _stop_at_exit(self) -> None:
