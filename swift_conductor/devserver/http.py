@@ -28,6 +28,7 @@ _REASONS = {
     500: "Internal Server Error",
 }
 _MAX_LINE = 65536
+MAX_BODY = 32 * 1024 * 1024  # a larger request body is refused with a 400
 _MAX_HEADERS = 200
 
 
@@ -64,7 +65,9 @@ class RequestHandler(BaseHTTPRequestHandler):
             method, target, version = self._parse_request_line(line)
             headers = self._read_headers()
             body = self._read_body(headers)
-        except _BadRequest as exc:
+        except (_BadRequest, ValueError, MemoryError, OverflowError) as exc:
+            if not isinstance(exc, _BadRequest):
+                exc = _BadRequest("malformed request")
             self._send(
                 400,
                 "application/json",
@@ -97,7 +100,10 @@ class RequestHandler(BaseHTTPRequestHandler):
             name, sep, value = line.decode("latin-1").partition(":")
             if not sep:
                 raise _BadRequest("malformed header line")
-            headers[name.strip().lower()] = value.strip()
+            key, value = name.strip().lower(), value.strip()
+            if key == "content-length" and key in headers and headers[key] != value:
+                raise _BadRequest("conflicting Content-Length headers")  # a request smuggling shape
+            headers[key] = value
         raise _BadRequest("too many headers")
 
     def _read_body(self, headers: Dict[str, str]) -> bytes:
@@ -114,6 +120,8 @@ class RequestHandler(BaseHTTPRequestHandler):
             raise _BadRequest("bad Content-Length") from None
         if length < 0:
             raise _BadRequest("bad Content-Length")
+        if length > MAX_BODY:
+            raise _BadRequest(f"request body over {MAX_BODY} bytes")
         body = self.rfile.read(length)
         if len(body) != length:
             raise ConnectionError("client closed mid-body")
@@ -128,6 +136,8 @@ class RequestHandler(BaseHTTPRequestHandler):
                 size = int(size_line.split(b";")[0].strip(), 16)
             except ValueError:
                 raise _BadRequest("bad chunk size") from None
+            if size < 0 or size + sum(map(len, chunks)) > MAX_BODY:
+                raise _BadRequest("bad chunk size")
             if size == 0:
                 while rfile.readline(_MAX_LINE + 1) not in (b"\r\n", b"\n", b""):
                     pass

@@ -5,6 +5,7 @@ Definitions are kept as plain JSON dicts in the shape the real server returns th
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, Dict, List
 
@@ -53,21 +54,29 @@ def task_def_defaults(name: str) -> Dict[str, Any]:
     }
 
 
+_JAVA_INT_MIN, _JAVA_INT_MAX = -(2**31), 2**31 - 1
+
+
 def _as_int(value: Any, field: str, owner: str) -> int:
     """Jackson's int coercion: ints and numeric strings pass, anything else is a 500 parse error."""
     if isinstance(value, bool):
         raise server_error(
             f"JSON parse error: Cannot deserialize value of type `int` from Boolean value ({owner}.{field})"
         )
+    number: Any = None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value == int(value):
-        return int(value)
-    if isinstance(value, str):
+        number = value
+    elif isinstance(value, float) and math.isfinite(value) and value == int(value):
+        number = int(value)
+    elif isinstance(value, str):
         try:
-            return int(value.strip())
+            number = int(value.strip())
         except ValueError:
             pass
+    if number is not None:
+        if not _JAVA_INT_MIN <= number <= _JAVA_INT_MAX:
+            raise server_error(f"JSON parse error: Numeric value ({value}) out of range of int ({owner}.{field})")
+        return int(number)
     raise server_error(
         f'JSON parse error: Cannot deserialize value of type `int` from {type(value).__name__} "{value}": '
         f"not a valid `int` value ({owner}.{field})"
@@ -157,6 +166,11 @@ def _normalize_workflow_task(raw: Any) -> Dict[str, Any]:
     wt.update({k: v for k, v in raw.items() if v is not None})
     if not isinstance(wt["inputParameters"], dict):
         raise server_error("JSON parse error: Cannot deserialize value of type `java.util.Map` for inputParameters")
+    if "taskDefinition" in wt:  # an inline task definition gets the same defaults and checks as a registered one
+        problems: List[Dict[str, Any]] = []
+        wt["taskDefinition"] = normalize_task_def(wt["taskDefinition"], "taskDefinition", problems)
+        if problems:
+            raise server_error(f"invalid inline taskDefinition: {problems[0]['message']}")
     return wt
 
 

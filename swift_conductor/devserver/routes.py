@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import socket
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -68,7 +69,7 @@ class Request:
         if not self.body:
             raise errors.server_error("Required request body is missing")
         try:
-            return json.loads(self.body, parse_constant=_reject_constant)
+            return json.loads(self.body, parse_constant=_reject_constant, parse_float=_finite_float)
         except ValueError as exc:
             raise errors.server_error(f"JSON parse error: {exc}") from None
 
@@ -79,6 +80,15 @@ class Request:
 def _reject_constant(name: str) -> Any:
     """NaN and Infinity are not JSON: the real server (Jackson) refuses them with a 500, and so do we."""
     raise ValueError(f"Non-standard token '{name}'")
+
+
+def _finite_float(text: str) -> Any:
+    """A JSON number too large for a double: Jackson reads it as Infinity and writes it back as the string
+    "Infinity"; keeping that string means we never emit invalid JSON and integer fields still refuse it."""
+    value = float(text)
+    if math.isfinite(value):
+        return value
+    return "Infinity" if value > 0 else "-Infinity"
 
 
 def _segments(path: str) -> List[str]:

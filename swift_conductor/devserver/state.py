@@ -40,6 +40,30 @@ TERMINAL_TASK = frozenset(
 TERMINAL_WORKFLOW = frozenset({"COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED"})
 
 
+_JAVA_LONG_MAX = 2**63 - 1
+
+
+def _callback_seconds(raw: Any) -> int:
+    """``callbackAfterSeconds`` as Jackson reads a long: numbers and numeric strings; anything else is a 500,
+    checked before the task is touched so a bad value cannot leave it half-updated."""
+    if raw is None:
+        return 0
+    if isinstance(raw, bool):
+        raise errors.server_error("JSON parse error: Cannot deserialize value of type `long` from Boolean value")
+    value: Any = raw
+    if isinstance(raw, str):
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise errors.server_error(
+                f'JSON parse error: Cannot deserialize value of type `long` from String "{raw}": '
+                "not a valid `long` value"
+            ) from None
+    if not isinstance(value, (int, float)) or not -_JAVA_LONG_MAX <= value <= _JAVA_LONG_MAX:
+        raise errors.server_error(f"JSON parse error: Numeric value ({raw}) out of range of `long`")
+    return max(0, int(value))
+
+
 def encode(obj: Any) -> bytes:
     return _ENCODER.encode(obj).encode("utf-8")
 
@@ -276,7 +300,11 @@ class Engine:
                 doc["correlationId"] = correlation_id
             run = WorkflowRun(doc, doc["workflowDefinition"])
             self._workflows[workflow_id] = run
-            self._schedule(run, 0, now)
+            try:
+                self._schedule(run, 0, now)
+            except Exception:
+                self.remove_quietly(run)  # a start that failed leaves nothing behind
+                raise
             return workflow_id
 
     def _runtime_definition(self, wd: Json) -> Json:
@@ -313,9 +341,19 @@ class Engine:
             status = run.doc["status"]
             if status == "COMPLETED":
                 raise errors.conflict("Cannot terminate a COMPLETED workflow.")
-            if status in TERMINAL_WORKFLOW:
+            if status == "TERMINATED":
+                return
+            if status in TERMINAL_WORKFLOW:  # verified for FAILED: the real server re-labels it TERMINATED
+                run.doc["status"] = "TERMINATED"
+                run.doc["reasonForIncompletion"] = reason
                 return
             self._finish(run, "TERMINATED", reason, now_ms())
+
+    def remove_quietly(self, run: WorkflowRun) -> None:
+        for task in run.doc["tasks"]:
+            self._unqueue(task)
+            self._tasks.pop(task["taskId"], None)
+        self._workflows.pop(run.doc["workflowId"], None)
 
     def remove(self, workflow_id: str) -> None:
         with self._lock:
@@ -422,6 +460,7 @@ class Engine:
         if output is not None and not isinstance(output, dict):
             raise errors.server_error("JSON parse error: outputData must be an object")
         logs = result.get("logs")
+        callback = _callback_seconds(result.get("callbackAfterSeconds")) if status == "IN_PROGRESS" else 0
         with self._lock:
             run = self._workflows.get(workflow_id)
             if run is None:
@@ -453,11 +492,8 @@ class Engine:
                 task["reasonForIncompletion"] = reason[:MAX_REASON_LENGTH]
             self._in_progress.pop(task_id, None)
             if status == "IN_PROGRESS":
-                callback = result.get("callbackAfterSeconds") or 0
-                if not isinstance(callback, (int, float)) or isinstance(callback, bool):
-                    raise errors.server_error("JSON parse error: callbackAfterSeconds must be a number")
                 task["status"] = "SCHEDULED"
-                task["callbackAfterSeconds"] = int(callback)
+                task["callbackAfterSeconds"] = callback
                 task["updateTime"] = now
                 self._queue(self._queue_name(task)).push(task_id, callback)
                 return task_id

@@ -267,3 +267,33 @@ def test_update_naming_another_workflows_task_is_404(api: str, name: str) -> Non
     response = requests.post(f"{api}/tasks", json=body, timeout=T)
     assert response.status_code == 404  # the real server says 200 and completes it (a bug we do not copy)
     assert requests.get(f"{api}/tasks/{task['taskId']}", timeout=T).json()["status"] == "IN_PROGRESS"
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"POST /api/tasks HTTP/1.1\r\nContent-Length: 1000000000000000000\r\n\r\n",
+        b"POST /api/tasks HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 5\r\n\r\n{}",
+        b"POST /api/tasks HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nabc\r\n0\r\n\r\n",
+        b"POST /api/tasks HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFF\r\nabc\r\n0\r\n\r\n",
+    ],
+    ids=["huge-length", "conflicting-lengths", "negative-chunk", "huge-chunk"],
+)
+def test_broken_request_framing_gets_a_400_and_the_server_stays_up(api: str, request_bytes: bytes) -> None:
+    import json
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(api)
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
+        sock.sendall(request_bytes)
+        reply = b""
+        while b"\r\n\r\n" not in reply or not reply.rstrip().endswith(b"}"):
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), reply[:200]
+    assert json.loads(body)["status"] == 400
+    assert requests.get(api.replace("/api", "/health"), timeout=5).status_code == 200
