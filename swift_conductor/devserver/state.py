@@ -33,6 +33,7 @@ Json = Dict[str, Any]
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 MAX_BATCH_TIMEOUT_MS = 5000
 MAX_REASON_LENGTH = 500
+ACTIVE_WORKER_MS = 10_000  # a domain counts as active for fallback lists when polled this recently
 RESULT_STATUSES = ("IN_PROGRESS", "FAILED", "FAILED_WITH_TERMINAL_ERROR", "COMPLETED")
 TERMINAL_TASK = frozenset(
     {"COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "FAILED_WITH_TERMINAL_ERROR", "TIMED_OUT", "CANCELED", "SKIPPED"}
@@ -585,7 +586,7 @@ class Engine:
         td = wt["taskDefinition"]
         task_type = wt["name"]
         to_domain = doc["taskToDomain"]
-        domain = to_domain.get(task_type) or to_domain.get("*")
+        domain = self._active_domain(task_type, to_domain.get(task_type) or to_domain.get("*"))
         task: Json = {
             "taskType": task_type,
             "status": "SCHEDULED",
@@ -624,6 +625,22 @@ class Engine:
         if domain:
             task["domain"] = domain
         self._add_task(run, task, 0)
+
+    def _active_domain(self, task_type: str, spec: Any) -> Optional[str]:
+        """A ``"d1,d2"`` fallback list picks the first domain a worker polled in the last 10 s (as the real
+        server's activeWorkerLastPollTimeout), else the last one; ``NO_DOMAIN`` stands for no domain."""
+        if not isinstance(spec, str) or not spec:
+            return None
+        domains = [d.strip() for d in spec.split(",") if d.strip()]
+        if not domains:
+            return None
+        polls = self._poll_data.get(task_type, {})
+        recent = now_ms() - ACTIVE_WORKER_MS
+        chosen = next(
+            (d for d in domains if d != "NO_DOMAIN" and polls.get(d, {}).get("lastPollTime", 0) >= recent),
+            domains[-1],
+        )
+        return None if chosen == "NO_DOMAIN" else chosen
 
     def _add_task(self, run: WorkflowRun, task: Json, delay_seconds: float) -> None:
         run.doc["tasks"].append(task)

@@ -131,3 +131,17 @@ def test_concurrent_pollers_get_each_task_once(conductor: Harness, is_embedded: 
     for t in got:
         conductor.complete(t, {"ok": True})
     assert {conductor.workflows.get_workflow(i, include_tasks=False).status for i in seen} == {"COMPLETED"}
+
+
+def test_a_domain_fallback_list_picks_the_active_domain_else_the_last(conductor: Harness) -> None:
+    task = conductor.task_def("fallback")
+    wf = conductor.single_task_workflow(task)
+    first, second = conductor.name("d1"), conductor.name("d2")
+    request = StartWorkflowRequest(name=wf, input={}, task_to_domain={task: f"{first},{second}"})
+    idle = conductor.workflows.start(request)  # nobody polled either domain: the last one
+    assert conductor.workflow_state(idle).tasks[0].domain == second
+    assert conductor.tasks.poll(task, domain=first) is None  # ...and now the first one is active
+    active = conductor.workflows.start(request)
+    assert conductor.workflow_state(active).tasks[0].domain == first
+    assert conductor.poll_one(task, domain=first).workflow_instance_id == active
+    assert conductor.poll_one(task, domain=second).workflow_instance_id == idle

@@ -77,14 +77,20 @@ def test_retry_waits_for_its_delay(conductor: Harness) -> None:
     assert again.task_id == retry["taskId"]
 
 
-@pytest.mark.parametrize(("logic", "second_delay"), [("LINEAR_BACKOFF", 2), ("EXPONENTIAL_BACKOFF", 2)])
-def test_backoff_delays(conductor: Harness, logic: str, second_delay: int) -> None:
-    task = conductor.task_def("a", retry_count=3, retry_delay_seconds=1, retry_logic=logic)
+@pytest.mark.parametrize(
+    ("logic", "scale", "delays"),
+    [("LINEAR_BACKOFF", 1, [1, 2, 3]), ("LINEAR_BACKOFF", 2, [2, 4, 6]), ("EXPONENTIAL_BACKOFF", 1, [1, 2, 4])],
+)
+def test_backoff_delays(conductor: Harness, logic: str, scale: int, delays: list) -> None:
+    task = conductor.task_def("a", retry_count=3, retry_delay_seconds=1, retry_logic=logic, backoff_scale_factor=scale)
     workflow_id = conductor.workflows.start_workflow(conductor.single_task_workflow(task), {})
-    conductor.update(conductor.poll_one(task), TaskResultStatus.FAILED)
-    assert conductor.raw_tasks(workflow_id)[1]["callbackAfterSeconds"] == 1
-    conductor.update(conductor.poll_until(task, timeout=5), TaskResultStatus.FAILED)
-    assert conductor.raw_tasks(workflow_id)[2]["callbackAfterSeconds"] == second_delay
+    seen = []
+    for attempt in range(3):
+        polled = conductor.poll_one(task) if attempt == 0 else conductor.poll_until(task, timeout=10)
+        conductor.update(polled, TaskResultStatus.FAILED)
+        seen.append(conductor.raw_tasks(workflow_id)[attempt + 1]["callbackAfterSeconds"])
+    assert seen == delays
+    conductor.workflows.terminate(workflow_id, "test over")
 
 
 def test_in_progress_with_callback_redelivers_same_task(conductor: Harness) -> None:
