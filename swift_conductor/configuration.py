@@ -97,15 +97,16 @@ class Configuration:
     def timeout(self) -> Tuple[float, float]:
         return (self.connect_timeout, self.read_timeout)
 
-    def apply_logging(self) -> None:
-        """With ``debug=True``, show DEBUG records of the ``swift_conductor`` loggers (and only those).
+    def apply_logging(self, level: Optional[int] = None) -> None:
+        """Make the ``swift_conductor`` loggers visible: DEBUG with ``debug=True``, else ``level`` if given.
 
-        A handler is added only when the application has not given that logger one, so an application's
-        own logging setup always wins. Called again in every worker process.
+        A stderr handler is added only when the application has not given that logger one, so an application's
+        own logging setup always wins. Called again in every worker process (with the host's ``log_level``).
         """
-        if not self.debug:
+        if not self.debug and level is None:
             return
-        logger.setLevel(logging.DEBUG)
+        if self.debug or not logger.handlers:
+            logger.setLevel(logging.DEBUG if self.debug else (level or logging.INFO))
         if not logger.handlers:
             handler = logging.StreamHandler()
             handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))

@@ -36,14 +36,7 @@ def run_worker_process(
     log_level: Optional[int],
     heartbeat: Any = None,
 ) -> None:
-    configuration.apply_logging()
-    lib_logger = logging.getLogger("swift_conductor")
-    if log_level is not None and not lib_logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
-        lib_logger.addHandler(handler)
-        if not configuration.debug:
-            lib_logger.setLevel(log_level)
+    configuration.apply_logging(log_level)
     beat = None
     if heartbeat is not None:
 

@@ -66,6 +66,7 @@ class ApiClient:
             "User-Agent": f"swift-conductor-client/{__version__}",
             **self.configuration.headers,
         }
+        self._sender: Optional[Tuple[int, Sender]] = None  # looked up once per process, not per request
 
     # -- paths ---------------------------------------------------------------------------------------------
     @property
@@ -157,7 +158,10 @@ class ApiClient:
         elif method in ("POST", "PUT"):
             all_headers["Content-Length"] = "0"
         timeout = (config.connect_timeout, read_timeout or config.read_timeout)
-        return sender_for(config).send(method, url, all_headers, data, timeout)
+        sender = self._sender
+        if sender is None or sender[0] != os.getpid():
+            sender = self._sender = (os.getpid(), sender_for(config))
+        return sender[1].send(method, url, all_headers, data, timeout)
 
 
 def segment(value: str) -> str:
