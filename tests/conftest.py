@@ -1,8 +1,9 @@
 """Shared fixtures: the real Conductor server, the embedded server, and unique names.
 
-The real server (Netflix Conductor 3.15.0) starts once per session. Set CONDUCTOR_TEST_SERVER_URL to reuse a
-running one. Without Java or Maven its tests are skipped, unless SWIFT_CONDUCTOR_REQUIRE_REAL_SERVER=1 (as in
-CI), where a server that cannot start fails the run.
+The real servers (Netflix Conductor 3.15.0 and Conductor OSS 3.32.3) start once per session, both launched
+together the first time a test needs either. SWIFT_CONDUCTOR_NETFLIX_URL / SWIFT_CONDUCTOR_OSS_URL reuse running
+ones. Without Java or Maven their tests are skipped, unless SWIFT_CONDUCTOR_REQUIRE_REAL_SERVER=1 (as in CI),
+where a server that cannot start fails the run.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import sys
 import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import Dict, Iterator
 
 import pytest
 
@@ -39,33 +40,93 @@ def subprocess_env(**extra: str) -> dict:
 
 
 REQUIRE_REAL = os.environ.get("SWIFT_CONDUCTOR_REQUIRE_REAL_SERVER", "") not in ("", "0", "false")
+REAL_FLAVORS = ("netflix", "oss")
+#: Reuse a running server instead of starting one: SWIFT_CONDUCTOR_NETFLIX_URL, SWIFT_CONDUCTOR_OSS_URL.
+REUSE_ENV = {"netflix": "SWIFT_CONDUCTOR_NETFLIX_URL", "oss": "SWIFT_CONDUCTOR_OSS_URL"}
 
 
-@pytest.fixture(scope="session")
-def real_server_url() -> Iterator[str]:
-    """API URL of a real Conductor 3.15.0 server, started for this test session."""
-    given = os.environ.get("CONDUCTOR_TEST_SERVER_URL")
-    if given:
-        yield given.rstrip("/")
-        return
-    missing = conductor_server.missing_tools()
-    if missing:
-        reason = f"real Conductor server needs {' and '.join(missing)} on PATH"
+class _RealServers:
+    """Starts each real server at most once per session, both launched together on first need."""
+
+    def __init__(self) -> None:
+        self.servers: Dict[str, object] = {}
+        self.errors: Dict[str, str] = {}
+        self.urls: Dict[str, str] = {}
+        self.launched = False
+
+    def launch_all(self) -> None:
+        if self.launched:
+            return
+        self.launched = True
+        for flavor in REAL_FLAVORS:
+            given = os.environ.get(REUSE_ENV[flavor])
+            if given:
+                self.urls[flavor] = given.rstrip("/")
+                continue
+            missing = conductor_server.missing_tools(flavor)
+            if missing:
+                self.errors[flavor] = f"the {flavor} server needs {' and '.join(missing)}"
+                continue
+            server = conductor_server.ConductorServer(flavor=flavor)
+            try:
+                server.launch()
+            except conductor_server.ServerUnavailable as exc:
+                self.errors[flavor] = str(exc)
+                continue
+            self.servers[flavor] = server
+
+    def url(self, flavor: str) -> str:
+        self.launch_all()
+        if flavor in self.urls:
+            return self.urls[flavor]
+        server = self.servers.get(flavor)
+        if server is not None and flavor not in self.errors:
+            try:
+                server.wait_healthy()  # type: ignore[attr-defined]
+                self.urls[flavor] = server.api_url  # type: ignore[attr-defined]
+                print(
+                    f"\n[conductor] {flavor} server up at {server.api_url} "  # type: ignore[attr-defined]
+                    f"in {server.startup_seconds:.1f} s",  # type: ignore[attr-defined]
+                    file=sys.stderr,
+                )
+                return self.urls[flavor]
+            except conductor_server.ServerUnavailable as exc:
+                self.errors[flavor] = str(exc)
+        reason = f"real Conductor server ({flavor}) unavailable: {self.errors.get(flavor)}"
         if REQUIRE_REAL:
             pytest.fail(reason + " (SWIFT_CONDUCTOR_REQUIRE_REAL_SERVER is set)")
         pytest.skip(reason)
-    server = conductor_server.ConductorServer()
+
+    def stop_all(self) -> None:
+        for server in self.servers.values():
+            server.stop()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def _real_servers() -> Iterator[_RealServers]:
+    servers = _RealServers()
     try:
-        server.start()
-    except conductor_server.ServerUnavailable as exc:
-        if REQUIRE_REAL:
-            pytest.fail(f"real Conductor server could not start: {exc}")
-        pytest.skip(f"real Conductor server could not start: {exc}")
-    print(f"\n[conductor] real server up at {server.api_url} in {server.startup_seconds:.1f} s", file=sys.stderr)
-    try:
-        yield server.api_url
+        yield servers
     finally:
-        server.stop()
+        servers.stop_all()
+
+
+@pytest.fixture(scope="session")
+def netflix_server_url(_real_servers: _RealServers) -> str:
+    """API URL of Netflix Conductor 3.15.0 (in-memory), started once per session."""
+    return _real_servers.url("netflix")
+
+
+@pytest.fixture(scope="session")
+def oss_server_url(_real_servers: _RealServers) -> str:
+    """API URL of Conductor OSS 3.32.3 (SQLite), started once per session."""
+    return _real_servers.url("oss")
+
+
+@pytest.fixture(params=REAL_FLAVORS)
+def real_server_url(request: pytest.FixtureRequest) -> str:
+    """Each test that takes it runs on both real servers."""
+    return str(request.getfixturevalue(f"{request.param}_server_url"))
 
 
 @pytest.fixture(scope="session")
@@ -77,10 +138,19 @@ def embedded_server_url() -> Iterator[str]:
         yield server.api_url
 
 
-@pytest.fixture(params=["embedded", "real"])
-def server_url(request: pytest.FixtureRequest) -> str:
-    """Each test that takes it runs once on the embedded server and once on the real one."""
-    return str(request.getfixturevalue(f"{request.param}_server_url"))
+SERVER_KINDS = ("embedded", *REAL_FLAVORS)
+
+
+@pytest.fixture(params=SERVER_KINDS)
+def server_kind(request: pytest.FixtureRequest) -> str:
+    """Which server a test runs on: "embedded", "netflix" (3.15.0) or "oss" (3.32.3)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def server_url(server_kind: str, request: pytest.FixtureRequest) -> str:
+    """Each test that takes it runs on the embedded server, Netflix 3.15.0 and Conductor OSS 3.32.3."""
+    return str(request.getfixturevalue(f"{server_kind}_server_url"))
 
 
 @pytest.fixture

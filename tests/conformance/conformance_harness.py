@@ -1,6 +1,7 @@
 """The conformance suite's harness: clients for one server plus unique names and small helpers.
 
-``server_url`` (from tests/conftest.py) is parametrized over ``["embedded", "real"]``. Tests use our clients,
+``server_url`` (from tests/conftest.py) runs each test on the embedded server, Netflix 3.15.0 and OSS 3.32.3.
+Tests use our clients,
 and raw HTTP (``Harness.raw``) only where status codes, bodies or malformed requests are the point.
 """
 
