@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "2.0.0.dev0"
+from ._version import __version__ as __version__
 
 _EXPORTS = {
     "Configuration": "swift_conductor.configuration",
@@ -26,17 +26,25 @@ _EXPORTS = {
     "WorkflowClient": "swift_conductor.clients",
     "WorkerAbc": "swift_conductor.worker.worker_interface",
     "Worker": "swift_conductor.worker.worker",
-    "NonRetryableError": "swift_conductor.worker.errors",
     "InProgress": "swift_conductor.worker.errors",
-    "TaskInputError": "swift_conductor.worker.errors",
-    "WorkerConfigurationError": "swift_conductor.worker.errors",
+    "ConductorError": "swift_conductor.errors",
+    "ConductorConnectionError": "swift_conductor.errors",
+    "ConductorApiError": "swift_conductor.errors",
+    "InvalidResponseError": "swift_conductor.errors",
+    "NonRetryableError": "swift_conductor.errors",
+    "TaskInputError": "swift_conductor.errors",
+    "WorkerConfigurationError": "swift_conductor.errors",
     "execute_task": "swift_conductor.worker.execution",
     "WorkerHost": "swift_conductor.automation.worker_host",
 }
 
 __all__ = [
+    "ConductorApiError",
+    "ConductorConnectionError",
+    "ConductorError",
     "Configuration",
     "InProgress",
+    "InvalidResponseError",
     "MetadataClient",
     "NonRetryableError",
     "StartWorkflowRequest",
@@ -62,6 +70,15 @@ if TYPE_CHECKING:
     from .automation.worker_host import WorkerHost
     from .clients import MetadataClient, TaskClient, WorkflowClient
     from .configuration import Configuration
+    from .errors import (
+        ConductorApiError,
+        ConductorConnectionError,
+        ConductorError,
+        InvalidResponseError,
+        NonRetryableError,
+        TaskInputError,
+        WorkerConfigurationError,
+    )
     from .http.models import (
         StartWorkflowRequest,
         Task,
@@ -73,7 +90,7 @@ if TYPE_CHECKING:
         WorkflowDef,
         WorkflowTask,
     )
-    from .worker.errors import InProgress, NonRetryableError, TaskInputError, WorkerConfigurationError
+    from .worker.errors import InProgress
     from .worker.execution import execute_task
     from .worker.worker import Worker
     from .worker.worker_interface import WorkerAbc

@@ -14,9 +14,10 @@ import time
 from typing import Dict, Optional, Tuple
 
 from ..clients import TaskClient
-from ..http.errors import ConductorError
+from ..errors import ConductorError
 from ..http.models import Task, TaskResult
 from ..http.models.task_result_status import TaskResultStatus
+from ..retry import REPORT_BACKOFF, is_transient
 from ..worker.worker_interface import WorkerAbc
 
 logger = logging.getLogger("swift_conductor.automation")
@@ -33,6 +34,7 @@ class LeaseKeeper:
         self._closed = False
         self._thread: Optional[threading.Thread] = None
         self.extensions = 0
+        self._failures: Dict[str, int] = {}  # task id -> transient failures in a row
 
     def track(self, task: Task) -> bool:
         timeout = task.response_timeout_seconds or 0
@@ -50,6 +52,7 @@ class LeaseKeeper:
     def forget(self, task: Task) -> None:
         with self._cond:
             self._due.pop(task.task_id or "", None)
+            self._failures.pop(task.task_id or "", None)
 
     def close(self) -> None:
         with self._cond:
@@ -69,13 +72,19 @@ class LeaseKeeper:
                     continue
                 for tid, (task, period, _) in due:
                     self._due[tid] = (task, period, now + period)
-            for _, (task, _, _) in due:
+            for tid, (task, period, _) in due:
                 try:
-                    self._extend(task)
+                    retry_in = self._extend(task)
                 except Exception:  # a bug of ours must not end lease keeping for the other tasks
                     logger.exception("unexpected error while extending the lease of task %s", task.task_id)
+                    retry_in = None
+                if retry_in is not None:
+                    with self._cond:
+                        if tid in self._due:  # still running: try again before the period is up
+                            self._due[tid] = (task, period, time.monotonic() + min(period, retry_in))
 
-    def _extend(self, task: Task) -> None:
+    def _extend(self, task: Task) -> Optional[float]:
+        """Extend one lease; returns how soon to try again after a transient failure, else None."""
         result = TaskResult(
             task_id=task.task_id,
             workflow_instance_id=task.workflow_instance_id,
@@ -85,7 +94,16 @@ class LeaseKeeper:
         )
         try:
             self.client.update_task(result)
-            self.extensions += 1
-            logger.debug("extended the lease of task %s", task.task_id)
         except ConductorError as exc:
-            logger.warning("could not extend the lease of task %s: %s", task.task_id, exc)
+            failures = self._failures.get(task.task_id or "", 0)
+            self._failures[task.task_id or ""] = failures + 1
+            if not is_transient(exc):
+                logger.warning("the server refused to extend the lease of task %s: %s", task.task_id, exc)
+                return None
+            delay = REPORT_BACKOFF.delay(failures)
+            logger.warning("could not extend the lease of task %s: %s; retrying in %.1f s", task.task_id, exc, delay)
+            return delay
+        self._failures.pop(task.task_id or "", None)
+        self.extensions += 1
+        logger.debug("extended the lease of task %s", task.task_id)
+        return None

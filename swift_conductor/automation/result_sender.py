@@ -13,35 +13,19 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-import random
 import threading
 import time
 from typing import List, Optional, Set, Tuple
 
 from ..clients import TaskClient
-from ..http.errors import ConductorApiError, ConductorError
+from ..errors import ConductorApiError, ConductorError
 from ..http.models import TaskResult
 from ..http.models.task_result_status import TaskResultStatus
+from ..retry import DRAIN_RETRY_S, REPORT_BACKOFF, is_transient
 
 logger = logging.getLogger("swift_conductor.automation")
 
-RETRY_BASE_S = 0.5
-RETRY_MAX_S = 30.0
-DRAIN_RETRY_S = 0.5  # at shutdown, retry sooner: the grace period is short
 _REPLACEABLE = (400, 413, 500)
-
-
-def is_transient(exc: ConductorError) -> bool:
-    """Worth retrying: connection errors, 408/429, and 5xx unless the server's body says ``retryable: false``."""
-    if isinstance(exc, ConductorApiError):
-        return exc.status in (408, 429) or (exc.status >= 500 and exc.retryable)
-    return True
-
-
-def backoff_delay(attempt: int, base: float = RETRY_BASE_S, cap: float = RETRY_MAX_S) -> float:
-    """Exponential backoff with jitter: uniform in [delay/2, delay], delay = base * 2**attempt (capped)."""
-    delay = min(cap, base * (2 ** min(attempt, 20)))
-    return random.uniform(delay / 2, delay)
 
 
 class ResultSender:
@@ -116,7 +100,7 @@ class ResultSender:
                 self._attempt(result, attempt)
             except Exception:  # a bug of ours must not end delivery: keep the result and go on
                 logger.exception("unexpected error while reporting task %s; will retry", result.task_id)
-                self._push(result, attempt + 1, backoff_delay(attempt))
+                self._push(result, attempt + 1, REPORT_BACKOFF.delay(attempt))
             finally:
                 with self._cond:
                     self._busy -= 1
@@ -127,7 +111,9 @@ class ResultSender:
             self.client.update_task(result)
         except ConductorError as exc:
             if is_transient(exc):
-                delay = min(DRAIN_RETRY_S, backoff_delay(attempt)) if self._draining else backoff_delay(attempt)
+                delay = REPORT_BACKOFF.delay(attempt)
+                if self._draining:
+                    delay = min(DRAIN_RETRY_S, delay)
                 logger.warning(
                     "could not report task %s (attempt %d): %s; retrying in %.1f s",
                     result.task_id, attempt + 1, exc, delay,

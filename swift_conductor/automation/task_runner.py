@@ -19,19 +19,16 @@ from typing import Callable, List, Optional, Sequence
 
 from ..clients import TaskClient
 from ..configuration import Configuration
-from ..http.errors import ConductorApiError, ConductorError
+from ..errors import ConductorApiError, ConductorError
 from ..http.models import Task
+from ..retry import POLL_BACKOFF
 from ..worker.execution import execute_task
 from ..worker.settings import WorkerSettings
 from ..worker.worker_interface import WorkerAbc
 from .lease import LeaseKeeper
-from .result_sender import ResultSender, backoff_delay
+from .result_sender import ResultSender
 
 logger = logging.getLogger("swift_conductor.automation")
-
-POLL_BACKOFF_BASE_S = 0.25
-POLL_BACKOFF_MAX_S = 30.0
-
 
 class TaskRunner:
     """Runs one worker: one polling thread (the caller's) and ``thread_count`` execution threads."""
@@ -112,7 +109,7 @@ class TaskRunner:
                 self.heartbeat()
             except ConductorError as exc:
                 failures += 1
-                delay = backoff_delay(failures - 1, POLL_BACKOFF_BASE_S, POLL_BACKOFF_MAX_S)
+                delay = POLL_BACKOFF.delay(failures - 1)
                 log = logger.warning if failures < 4 or isinstance(exc, ConductorApiError) else logger.debug
                 log(
                     "poll for %s failed (%d in a row): %s; next try in %.1f s",
@@ -125,7 +122,7 @@ class TaskRunner:
                 continue
             except Exception:
                 failures += 1
-                delay = backoff_delay(failures - 1, POLL_BACKOFF_BASE_S, POLL_BACKOFF_MAX_S)
+                delay = POLL_BACKOFF.delay(failures - 1)
                 logger.exception(
                     "worker loop for %s hit an unexpected error; restarting it in %.1f s",
                     settings.task_name,

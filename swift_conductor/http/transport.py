@@ -13,7 +13,7 @@ import threading
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 from urllib.parse import quote, urlencode
 
-from .. import __version__
+from .._version import __version__
 from ..configuration import Configuration
 from .connection import RawResponse, Sender, make_sender
 from .errors import ConductorApiError, ConductorConnectionError, error_for_status

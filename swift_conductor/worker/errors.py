@@ -1,20 +1,13 @@
-"""Exceptions and return markers a worker function uses to steer its task's status."""
+"""What a worker function uses to steer its task's status: the errors (defined in :mod:`swift_conductor.errors`)
+and the :class:`InProgress` return marker."""
 
 from __future__ import annotations
 
 from typing import Any, Dict, Mapping, Optional
 
+from ..errors import NonRetryableError, TaskInputError, WorkerConfigurationError
 
-class NonRetryableError(Exception):
-    """Raise from a worker to fail the task with FAILED_WITH_TERMINAL_ERROR: the server will not retry it."""
-
-
-class TaskInputError(NonRetryableError):
-    """The task's input does not fit the worker function's parameters. Retrying the same input cannot help."""
-
-
-class WorkerConfigurationError(ValueError):
-    """A worker setting (constructor, ``worker.ini`` or environment) has a bad value; raised at host build."""
+__all__ = ["InProgress", "NonRetryableError", "TaskInputError", "WorkerConfigurationError"]
 
 
 class InProgress:
