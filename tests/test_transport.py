@@ -10,8 +10,8 @@ from typing import Iterator, Tuple
 import pytest
 
 from swift_conductor import Configuration, TaskClient
-from swift_conductor.http.connection import RequestsSender, StdlibSender, make_sender
 from swift_conductor.http.errors import ConductorConnectionError
+from swift_conductor.http.transports import RequestsTransport, StdlibTransport, make_transport
 
 from .support.proxy import FaultProxy, split_url
 
@@ -66,10 +66,10 @@ def test_a_proxy_from_the_environment_sends_through_requests(monkeypatch: pytest
     monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    assert isinstance(make_sender("http://conductor.example:8080/api", True, "auto"), RequestsSender)
+    assert isinstance(make_transport("http://conductor.example:8080/api", True, "auto"), RequestsTransport)
     monkeypatch.setenv("NO_PROXY", "conductor.example")
-    assert isinstance(make_sender("http://conductor.example:8080/api", True, "auto"), StdlibSender)
-    assert isinstance(make_sender("http://conductor.example:8080/api", True, "requests"), RequestsSender)
+    assert isinstance(make_transport("http://conductor.example:8080/api", True, "auto"), StdlibTransport)
+    assert isinstance(make_transport("http://conductor.example:8080/api", True, "requests"), RequestsTransport)
 
 
 def test_bad_transport_is_a_clear_error() -> None:
@@ -78,11 +78,11 @@ def test_bad_transport_is_a_clear_error() -> None:
 
 
 def test_the_dialect_guess_is_not_kept_while_the_server_is_away() -> None:
-    from swift_conductor.http import transport
+    from swift_conductor.http import ApiClient
 
-    api = transport.ApiClient(Configuration(server_api_url="http://127.0.0.1:9/api", connect_timeout=0.5))
-    assert api.dialect == "tasks"
-    assert "http://127.0.0.1:9/api" not in transport._dialects
+    api = ApiClient(Configuration(server_api_url="http://127.0.0.1:9/api", connect_timeout=0.5))
+    assert api.resolve_dialect() == "tasks"
+    assert api.facts.dialect is None  # asked again next time
 
 
 def test_the_swift_3_16_dialect_end_to_end(embedded_server_url: str, uid: str) -> None:
@@ -104,10 +104,10 @@ def test_the_swift_3_16_dialect_end_to_end(embedded_server_url: str, uid: str) -
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({"NO_PROXY": "other.example"}, StdlibSender),  # a NO_PROXY list alone is no proxy
-        ({"FTP_PROXY": "http://p:1"}, StdlibSender),
-        ({"HTTPS_PROXY": "http://p:1"}, StdlibSender),  # the server URL is plain http
-        ({"ALL_PROXY": "http://p:1"}, RequestsSender),
+        ({"NO_PROXY": "other.example"}, StdlibTransport),  # a NO_PROXY list alone is no proxy
+        ({"FTP_PROXY": "http://p:1"}, StdlibTransport),
+        ({"HTTPS_PROXY": "http://p:1"}, StdlibTransport),  # the server URL is plain http
+        ({"ALL_PROXY": "http://p:1"}, RequestsTransport),
     ],
 )
 def test_only_a_proxy_that_applies_switches_to_requests(
@@ -118,7 +118,7 @@ def test_only_a_proxy_that_applies_switches_to_requests(
         monkeypatch.delenv(name.lower(), raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    assert isinstance(make_sender("http://conductor.example:8080/api", True, "auto"), expected)
+    assert isinstance(make_transport("http://conductor.example:8080/api", True, "auto"), expected)
 
 
 def test_a_ca_directory_works_like_a_ca_file(tls_url: str, certificate: Tuple[Path, Path], tmp_path: Path) -> None:
@@ -153,7 +153,7 @@ def test_a_server_error_during_dialect_detection_is_not_taken_as_the_answer() ->
     import http.server
     import threading
 
-    from swift_conductor.http import transport
+    from swift_conductor.http import ApiClient
 
     class Unavailable(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -168,8 +168,9 @@ def test_a_server_error_during_dialect_detection_is_not_taken_as_the_answer() ->
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/api"
-        assert transport.ApiClient(Configuration(server_api_url=url)).dialect == "tasks"
-        assert url not in transport._dialects
+        api = ApiClient(Configuration(server_api_url=url))
+        assert api.resolve_dialect() == "tasks"
+        assert api.facts.dialect is None
     finally:
         server.shutdown()
         server.server_close()

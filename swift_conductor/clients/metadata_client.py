@@ -3,8 +3,8 @@ from __future__ import annotations
 from typing import Any, Dict, Iterable, List, Optional
 
 from ..configuration import Configuration
+from ..http.api_client import ApiClient, segment
 from ..http.models import TaskDef, WorkflowDef
-from ..http.transport import ApiClient, segment
 
 
 class MetadataClient:
@@ -15,7 +15,9 @@ class MetadataClient:
 
     def register_task_defs(self, task_defs: Iterable[TaskDef]) -> None:
         """Create or replace task definitions (the server upserts the whole list)."""
-        self.api.request("POST", self.api.path("taskdefs"), json_body=[td.to_dict() for td in task_defs])
+        self.api.request(
+            "POST", self.api.path("taskdefs"), json_body=[td.to_dict() for td in task_defs], idempotent=True
+        )
 
     def update_task_def(self, task_def: TaskDef) -> None:
         self.api.request("PUT", self.api.path("taskdefs"), json_body=task_def.to_dict())
@@ -45,3 +47,13 @@ class MetadataClient:
 
     def delete_workflow_def(self, name: str, version: int) -> None:
         self.api.request("DELETE", f"{self.api.path('workflowdefs')}/{segment(name)}/{version}")
+
+    def close(self) -> None:
+        """Close this process's connections to the server (other clients of it reconnect on their next call)."""
+        self.api.close()
+
+    def __enter__(self) -> MetadataClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import logging
 from typing import Any, Dict, List, Optional
 
 from ..configuration import Configuration
+from ..errors import InvalidResponseError
+from ..http.api_client import ApiClient, segment
 from ..http.models import Task, TaskExecLog, TaskResult
-from ..http.transport import ApiClient, segment
 
 MAX_LONG_POLL_MS = 5000  # the server answers 400 above this
+
+logger = logging.getLogger("swift_conductor.http")
 
 
 class TaskClient:
@@ -18,9 +22,16 @@ class TaskClient:
     def poll(self, task_type: str, *, worker_id: Optional[str] = None, domain: Optional[str] = None) -> Optional[Task]:
         """One task of ``task_type``, or None when the queue is empty (the server answers 204)."""
         data = self.api.request(
-            "GET", f"{self.api.path('tasks')}/poll/{segment(task_type)}", params=_poll_params(worker_id, domain)
+            "GET",
+            f"{self.api.path('tasks')}/poll/{segment(task_type)}",
+            params=_poll_params(worker_id, domain),
+            idempotent=False,
+            expect_json=True,
         )
-        return Task.from_dict(data) if isinstance(data, dict) else None
+        if data is None:
+            return None
+        tasks = _tasks(data if isinstance(data, list) else [data], task_type)
+        return tasks[0] if tasks else None
 
     def batch_poll(
         self,
@@ -42,18 +53,56 @@ class TaskClient:
             f"{self.api.path('tasks')}/poll/batch/{segment(task_type)}",
             params=params,
             read_timeout=self.api.configuration.read_timeout + timeout_ms / 1000,
+            idempotent=False,  # a poll dequeues: never sent twice (see swift_conductor.http.transports)
+            expect_json=True,
         )
-        return [Task.from_dict(item) for item in data or () if isinstance(item, dict)]
+        if data is None:
+            return []
+        if not isinstance(data, list):
+            raise InvalidResponseError(
+                f"poll for {task_type}: the server answered a JSON {type(data).__name__}, not a list of tasks"
+            )
+        return _tasks(data, task_type)
 
     def update_task(self, result: TaskResult) -> str:
         """Report a result; returns the task id the server echoes."""
         if not result.task_id or not result.workflow_instance_id:
             raise ValueError("update_task: TaskResult needs task_id and workflow_instance_id")
-        answer = self.api.request("POST", self.api.path("tasks"), json_body=result.to_dict())
+        answer = self.api.request("POST", self.api.path("tasks"), json_body=result.to_dict(), idempotent=True)
         return str(answer) if answer is not None else result.task_id
+
+    def update_task_v2(self, result: TaskResult) -> Optional[Task]:
+        """Report a result and take the same worker's next task of that type in one call (Conductor OSS 3.2x's
+        ``POST /tasks/update-v2``); None when there is none. Servers without it answer 404, 405 or (Netflix
+        3.15) 500 "not supported": see :func:`update_v2_unsupported`.
+
+        Never sent twice by the transport: its answer hands out a task."""
+        if not result.task_id or not result.workflow_instance_id:
+            raise ValueError("update_task_v2: TaskResult needs task_id and workflow_instance_id")
+        data = self.api.request(
+            "POST",
+            f"{self.api.path('tasks')}/update-v2",
+            json_body=result.to_dict(),
+            idempotent=False,
+            expect_json=True,
+        )
+        if data is None:
+            return None
+        tasks = _tasks([data], result.task_id)
+        return tasks[0] if tasks else None
 
     def add_log(self, task_id: str, message: str) -> None:
         self.api.request("POST", f"{self.api.path('tasks')}/{segment(task_id)}/log", text_body=message)
+
+    def close(self) -> None:
+        """Close this process's connections to the server (other clients of it reconnect on their next call)."""
+        self.api.close()
+
+    def __enter__(self) -> TaskClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def get_task_logs(self, task_id: str) -> List[TaskExecLog]:
         data = self.api.request("GET", f"{self.api.path('tasks')}/{segment(task_id)}/log")
@@ -76,6 +125,25 @@ class TaskClient:
             "GET", f"{self.api.path('tasks')}/{self.api.path('polldata')}", params={"taskType": task_type}
         )
         return list(data or [])
+
+
+def _tasks(items: List[Any], what: str) -> List[Task]:
+    """Tasks from a poll answer. A task without the ids a result needs cannot be reported: it is refused here,
+    before anything runs it, and logged (the server will time it out and hand it out again)."""
+    tasks = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise InvalidResponseError(f"poll for {what}: expected task objects, got a JSON {type(item).__name__}")
+        task = Task.from_dict(item)
+        if not task.task_id or not task.workflow_instance_id:
+            logger.error(
+                "poll for %s: the server sent a task without %s; refusing it (nothing can report its result)",
+                what,
+                "taskId" if not task.task_id else "workflowInstanceId",
+            )
+            continue
+        tasks.append(task)
+    return tasks
 
 
 def _poll_params(worker_id: Optional[str], domain: Optional[str]) -> Dict[str, Any]:

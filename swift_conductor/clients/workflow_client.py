@@ -3,8 +3,8 @@ from __future__ import annotations
 from typing import Any, Dict, Mapping, Optional
 
 from ..configuration import Configuration
+from ..http.api_client import ApiClient, segment
 from ..http.models import StartWorkflowRequest, Workflow
-from ..http.transport import ApiClient, segment
 
 
 class WorkflowClient:
@@ -27,11 +27,15 @@ class WorkflowClient:
             params["version"] = version
         if correlation_id is not None:
             params["correlationId"] = correlation_id
-        return str(self.api.request("POST", f"workflow/{segment(name)}", params=params, json_body=dict(input or {})))
+        return str(
+            self.api.request(
+                "POST", f"workflow/{segment(name)}", params=params, json_body=dict(input or {}), idempotent=False
+            )
+        )
 
     def start(self, request: StartWorkflowRequest) -> str:
         """Start from a full request (``task_to_domain``, correlation id, priority); returns the id."""
-        return str(self.api.request("POST", "workflow", json_body=request.to_dict()))
+        return str(self.api.request("POST", "workflow", json_body=request.to_dict(), idempotent=False))
 
     def get_workflow(self, workflow_id: str, include_tasks: bool = True) -> Workflow:
         data = self.api.request(
@@ -49,3 +53,13 @@ class WorkflowClient:
     def decide(self, workflow_id: str) -> None:
         """Run the server's decider now (it otherwise notices timeouts on its own schedule)."""
         self.api.request("PUT", f"workflow/decide/{segment(workflow_id)}")
+
+    def close(self) -> None:
+        """Close this process's connections to the server (other clients of it reconnect on their next call)."""
+        self.api.close()
+
+    def __enter__(self) -> WorkflowClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,15 +1,17 @@
-"""The HTTP layer: wire models, the pooled transport and typed errors."""
+"""The HTTP layer: wire models, the shared closable transports and the API client."""
 
-from .errors import (
+from ..errors import (
     BadRequestError,
     ConductorApiError,
     ConductorConnectionError,
     ConductorError,
     ConflictError,
+    InvalidResponseError,
     NotFoundError,
+    RequestDeadlineError,
     ServerError,
 )
-from .transport import ApiClient
+from .api_client import ApiClient
 
 __all__ = [
     "ApiClient",
@@ -18,6 +20,8 @@ __all__ = [
     "ConductorConnectionError",
     "ConductorError",
     "ConflictError",
+    "InvalidResponseError",
     "NotFoundError",
+    "RequestDeadlineError",
     "ServerError",
 ]
