@@ -6,6 +6,13 @@ retried with exponential backoff and jitter for as long as the process lives. A 
 good is logged with its task id; when the refusal is about the result itself (400, 413 or a final 500, e.g. an
 output it cannot store) a FAILED result carrying the server's reason is sent in its place, so the workflow does
 not wait for a response timeout.
+
+**update-v2.** A result submitted with ``next_task`` (a callback) goes out by ``POST /tasks/update-v2`` where the
+server has it: one call reports it and brings the worker's next task of that type, which the callback hands to the
+slot that result freed. The callback is called exactly once, with the task or None (no task came back, the call
+failed, or the server lacks update-v2, which is then remembered for the process and the result is sent the v1 way
+at once). update-v2 is tried once per result: a retry goes the v1 way, because a repeated update-v2 would take
+another task from the queue each time (Conductor OSS answers even a repeated update with a new task).
 """
 
 from __future__ import annotations
@@ -15,17 +22,20 @@ import itertools
 import logging
 import threading
 import time
-from typing import List, Optional, Set, Tuple
+from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from ..clients import TaskClient
+from ..clients.task_client import update_v2_unsupported
 from ..errors import ConductorApiError, ConductorError
-from ..http.models import TaskResult
+from ..http.models import Task, TaskResult
 from ..http.models.task_result_status import TaskResultStatus
 from ..retry import DRAIN_RETRY_S, REPORT_BACKOFF, is_transient
 
 logger = logging.getLogger("swift_conductor.automation")
 
 _REPLACEABLE = (400, 413, 500)
+
+NextTask = Callable[[Optional[Task]], None]
 
 
 class ResultSender:
@@ -40,11 +50,16 @@ class ResultSender:
         self._closed = False
         self._threads: List[threading.Thread] = []
         self._replaced: Set[str] = set()
+        self._next_task: Dict[int, NextTask] = {}  # id(result) -> where update-v2's next task goes
         self.delivered = 0
         self.refused = 0
+        self.delivered_v2 = 0
 
-    def submit(self, result: TaskResult) -> None:
-        """Queue a result for delivery; returns at once."""
+    def submit(self, result: TaskResult, next_task: Optional[NextTask] = None) -> None:
+        """Queue a result for delivery; returns at once. With ``next_task``, send it by update-v2 (see above)."""
+        if next_task is not None:
+            with self._cond:
+                self._next_task[id(result)] = next_task
         self._push(result, 0, 0.0)
 
     @property
@@ -107,26 +122,55 @@ class ResultSender:
                     self._cond.notify_all()
 
     def _attempt(self, result: TaskResult, attempt: int) -> None:
+        with self._cond:
+            next_task = self._next_task.pop(id(result), None)
+        if next_task is not None and self._attempt_v2(result, attempt, next_task):
+            return
         try:
             self.client.update_task(result)
         except ConductorError as exc:
-            if is_transient(exc):
-                delay = REPORT_BACKOFF.delay(attempt)
-                if self._draining:
-                    delay = min(DRAIN_RETRY_S, delay)
-                logger.warning(
-                    "could not report task %s (attempt %d): %s; retrying in %.1f s",
-                    result.task_id, attempt + 1, exc, delay,
-                )  # fmt: skip
-                self._push(result, attempt + 1, delay)
-            else:
-                self._refused(result, str(exc), isinstance(exc, ConductorApiError) and exc.status in _REPLACEABLE)
+            self._failed(result, attempt, exc)
             return
         except (TypeError, ValueError) as exc:  # the result cannot be encoded (execute_task normally prevents it)
             self._refused(result, f"result cannot be encoded as JSON: {exc}", True)
             return
         with self._cond:
             self.delivered += 1
+
+    def _attempt_v2(self, result: TaskResult, attempt: int, next_task: NextTask) -> bool:
+        """Send by update-v2; True when that settled the result (delivered, or queued for a v1 retry)."""
+        task: Optional[Task] = None
+        try:
+            task = self.client.update_task_v2(result)
+        except ConductorError as exc:
+            _hand_over(next_task, None)
+            if update_v2_unsupported(exc):
+                self.client.api.facts.update_v2 = False
+                logger.info("the server has no update-v2; reporting results the v1 way from now on")
+                return False
+            self._failed(result, attempt, exc)
+            return True
+        except (TypeError, ValueError):  # cannot be encoded: the v1 path reports that
+            _hand_over(next_task, None)
+            return False
+        with self._cond:
+            self.delivered += 1
+            self.delivered_v2 += 1
+        _hand_over(next_task, task)
+        return True
+
+    def _failed(self, result: TaskResult, attempt: int, exc: ConductorError) -> None:
+        if is_transient(exc):
+            delay = REPORT_BACKOFF.delay(attempt)
+            if self._draining:
+                delay = min(DRAIN_RETRY_S, delay)
+            logger.warning(
+                "could not report task %s (attempt %d): %s; retrying in %.1f s",
+                result.task_id, attempt + 1, exc, delay,
+            )  # fmt: skip
+            self._push(result, attempt + 1, delay)
+        else:
+            self._refused(result, str(exc), isinstance(exc, ConductorApiError) and exc.status in _REPLACEABLE)
 
     def _refused(self, result: TaskResult, reason: str, replaceable: bool) -> None:
         with self._cond:
@@ -166,7 +210,11 @@ class ResultSender:
             leftovers = list(self._heap)
             self._heap.clear()
             busy = self._busy
+            orphans = list(self._next_task.values())
+            self._next_task.clear()
             self._cond.notify_all()
+        for next_task in orphans:  # results that never went out: no next task will come for them
+            _hand_over(next_task, None)
         for _, _, attempt, result in leftovers:
             self._log_lost(result, attempt)
         if busy:
@@ -179,3 +227,10 @@ class ResultSender:
             "result of task %s (workflow %s, status %s) not delivered after %d attempts before shutdown",
             result.task_id, result.workflow_instance_id, result.status, attempt,
         )  # fmt: skip
+
+
+def _hand_over(next_task: NextTask, task: Optional[Task]) -> None:
+    try:
+        next_task(task)
+    except Exception:  # the runner's callback; a bug there must not stop delivery
+        logger.exception("could not hand over the next task")

@@ -1,12 +1,24 @@
 """The loop inside one worker process: poll for free slots -> execute -> report -> drain on stop.
 
-- It asks the server only for as many tasks as it has free execution slots (``thread_count``), with a
-  server-side long poll (``poll_timeout``); the polling interval is slept only after a poll that found nothing,
-  so a busy queue drains back to back.
-- Connection errors back off exponentially with jitter, forever; an unexpected error in the loop is logged and
-  the loop goes on after a backoff (it is never left dead while the process looks alive).
+- It asks the server only for as many tasks as it has free execution slots (``thread_count``). A slot is
+  *claimed* while a task may still arrive for it (a poll or an update-v2 in flight), so the process never holds
+  more tasks than it has threads.
+- **Where the server has update-v2** (Conductor OSS 3.2x, the embedded server), a finished task's result goes out
+  by update-v2 and the task that comes back goes straight to the slot that just freed: a busy worker sends one
+  request per task and no polls. Its long poll also wakes when a task arrives, but only for ``count=1``; so an
+  idle worker long-polls for one task (``poll_timeout``, 1000 ms by default: at most about one request per second
+  per task type, pickup within about 0.1 s on OSS), and a worker with several free slots asks for them with a
+  poll that does not wait.
+- **Elsewhere** (Netflix 3.15, Swift 3.16: a waiting poll never sees a task that arrives meanwhile) it polls for
+  every free slot with a short server-side wait (``poll_timeout``, 100 ms by default), as those servers need.
+- The polling interval is slept only after a poll that waited and found nothing, so a busy queue drains back to
+  back.
+- Connection errors back off exponentially with jitter, forever (:mod:`swift_conductor.retry`); an unexpected
+  error in the loop is logged and the loop goes on after a backoff (it is never left dead while the process
+  looks alive).
 - ``paused()`` is asked before every poll.
-- ``stop()`` ends polling; ``run()`` then waits for in-flight tasks and pending results up to the grace period.
+- ``stop()`` ends polling; ``run()`` then waits for in-flight tasks, for tasks still arriving on a poll or an
+  update-v2 already sent (they are run and reported too), and for pending results, up to the grace period.
 """
 
 from __future__ import annotations
@@ -15,12 +27,13 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..clients import TaskClient
 from ..configuration import Configuration
 from ..errors import ConductorApiError, ConductorError
-from ..http.models import Task
+from ..http.models import Task, TaskResult
+from ..http.models.task_result_status import TaskResultStatus
 from ..retry import POLL_BACKOFF
 from ..worker.execution import execute_task
 from ..worker.settings import WorkerSettings
@@ -29,6 +42,12 @@ from .lease import LeaseKeeper
 from .result_sender import ResultSender
 
 logger = logging.getLogger("swift_conductor.automation")
+
+#: Long-poll wait when the server wakes waiting polls for new tasks (update-v2 servers), and elsewhere.
+LONG_POLL_MS = 1000
+SHORT_POLL_MS = 100
+_TERMINAL = (TaskResultStatus.COMPLETED, TaskResultStatus.FAILED, TaskResultStatus.FAILED_WITH_TERMINAL_ERROR)
+
 
 class TaskRunner:
     """Runs one worker: one polling thread (the caller's) and ``thread_count`` execution threads."""
@@ -46,17 +65,22 @@ class TaskRunner:
             raise ValueError("TaskRunner needs the settings of at least one task name")
         self.worker = worker
         self.settings: List[WorkerSettings] = list(settings)
+        self._by_name: Dict[str, WorkerSettings] = {s.task_name: s for s in self.settings}
         self.client = client or TaskClient(configuration)
         self.heartbeat = heartbeat or _nothing  # called after every cycle that reached the server (or paused)
         self.thread_count = self.settings[0].thread_count
         self.sender = ResultSender(self.client, reporters=min(2, self.thread_count))
         self.max_backlog = max(8, 2 * self.thread_count)  # stop taking tasks while results cannot be delivered
         self._free = self.thread_count
+        self._claimed = 0  # free slots a poll or an update-v2 in flight may still fill
         self._slots = threading.Condition()
         self._stop = threading.Event()
         self._executor = ThreadPoolExecutor(self.thread_count, thread_name_prefix="task")
         self._leases = LeaseKeeper(self.client, worker) if self.settings[0].extend_lease else None
+        self.update_v2: Optional[bool] = None  # whether the server has update-v2 (asked when run() starts)
         self.completed = 0
+        self.polls = 0
+        self.received_v2 = 0  # tasks that came back with a result sent by update-v2
 
     # -- control --------------------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -88,23 +112,23 @@ class TaskRunner:
         failures = 0
         empty_in_a_row = 0
         turn = 0
+        waited: Dict[str, bool] = {}  # per name: the last poll found nothing, so the next one may wait
         while not self._stop.is_set():
             settings = self.settings[turn % len(self.settings)]
             turn += 1
             try:
+                if self.update_v2 is None:
+                    self._learn_server()
                 if self._paused(settings):
                     self._idle(max(settings.polling_interval_seconds, 0.1))
                     continue
-                free = self._wait_for_free_slot()
-                if free == 0:
+                available = self._wait_for_free_slot()
+                if available == 0:
                     continue
-                tasks = self.client.batch_poll(
-                    settings.task_name,
-                    count=free,
-                    timeout_ms=settings.poll_timeout,
-                    worker_id=self.worker.get_identity(),
-                    domain=settings.domain,
-                )
+                count, timeout_ms = self._poll_shape(settings, available, waited.get(settings.task_name, False))
+                tasks = self._poll(settings, count, timeout_ms)
+                if failures:
+                    logger.info("polling %s works again after %d failure(s)", settings.task_name, failures)
                 failures = 0
                 self.heartbeat()
             except ConductorError as exc:
@@ -112,11 +136,7 @@ class TaskRunner:
                 delay = POLL_BACKOFF.delay(failures - 1)
                 log = logger.warning if failures < 4 or isinstance(exc, ConductorApiError) else logger.debug
                 log(
-                    "poll for %s failed (%d in a row): %s; next try in %.1f s",
-                    settings.task_name,
-                    failures,
-                    exc,
-                    delay,
+                    "poll for %s failed (%d in a row): %s; next try in %.1f s", settings.task_name, failures, exc, delay
                 )
                 self._stop.wait(delay)
                 continue
@@ -124,22 +144,63 @@ class TaskRunner:
                 failures += 1
                 delay = POLL_BACKOFF.delay(failures - 1)
                 logger.exception(
-                    "worker loop for %s hit an unexpected error; restarting it in %.1f s",
-                    settings.task_name,
-                    delay,
+                    "worker loop for %s hit an unexpected error; restarting it in %.1f s", settings.task_name, delay
                 )
                 self._stop.wait(delay)
                 continue
             if tasks:
                 empty_in_a_row = 0
-                for task in tasks:
-                    self._submit(task)
-            else:
-                empty_in_a_row += 1
-                if empty_in_a_row >= len(self.settings):  # every name came back empty: wait a while
-                    empty_in_a_row = 0
-                    self._idle(settings.polling_interval_seconds)
+                waited[settings.task_name] = False
+                continue
+            waited[settings.task_name] = True
+            if timeout_ms == 0 and self.update_v2:
+                continue  # a poll that did not wait found nothing: the next one waits, without a pause first
+            empty_in_a_row += 1
+            if empty_in_a_row >= len(self.settings):  # every name came back empty: wait a while
+                empty_in_a_row = 0
+                self._idle(settings.polling_interval_seconds)
         return self._drain(grace_period)
+
+    def _learn_server(self) -> None:
+        """Ask once whether the server has update-v2: it decides both how results go out and how to poll."""
+        found = self.client.supports_update_v2()
+        if found is not None:
+            self.update_v2 = found
+            if found:
+                self.sender.reporters = min(4, self.thread_count)  # each reporter call also brings the next task
+            logger.debug("server %s update-v2", "has" if found else "lacks")
+
+    def _poll_shape(self, settings: WorkerSettings, available: int, waited_before: bool) -> Tuple[int, int]:
+        """(count, server-side wait in ms) for the next poll, per the server's long-poll behaviour."""
+        if not self.update_v2:
+            timeout = SHORT_POLL_MS if settings.poll_timeout is None else settings.poll_timeout
+            return available, timeout
+        if not waited_before:
+            return available, 0  # take what is ready for every free slot, without waiting
+        timeout = LONG_POLL_MS if settings.poll_timeout is None else settings.poll_timeout
+        return 1, max(SHORT_POLL_MS, timeout // len(self.settings)) if len(self.settings) > 1 else timeout
+
+    def _poll(self, settings: WorkerSettings, count: int, timeout_ms: int) -> List[Task]:
+        with self._slots:
+            self._claimed += count
+        tasks: List[Task] = []
+        try:
+            tasks = self.client.batch_poll(
+                settings.task_name,
+                count=count,
+                timeout_ms=timeout_ms,
+                worker_id=self.worker.get_identity(),
+                domain=settings.domain,
+            )
+        finally:
+            with self._slots:
+                self._claimed -= count
+                self.polls += 1
+                self._free -= len(tasks)
+                self._slots.notify_all()
+        for task in tasks:
+            self._executor.submit(self._run_task, task)
+        return tasks
 
     def _idle(self, seconds: float) -> None:
         """Wait (until stopped), beating the heartbeat at least every second: the loop is alive, just idle."""
@@ -160,31 +221,23 @@ class TaskRunner:
             return False
 
     def _wait_for_free_slot(self) -> int:
+        """How many slots are free and not claimed: 0 only when stopping."""
         # While results wait for the server, take no more tasks (checking for a stop twice a second).
         while not self.sender.wait_for_room(self.max_backlog, timeout=0.5):
             if self._stop.is_set():
                 return 0
         with self._slots:
-            while self._free == 0 and not self._stop.is_set():
+            while self._free - self._claimed <= 0 and not self._stop.is_set():
                 self.heartbeat()  # every thread busy: the loop is alive, waiting for a slot
                 self._slots.wait(1.0)
-            return 0 if self._stop.is_set() else self._free
+            return 0 if self._stop.is_set() else self._free - self._claimed
 
-    def _submit(self, task: Task) -> None:
-        with self._slots:
-            self._free -= 1
-        self._executor.submit(self._run_task, task)
-
+    # -- one task -------------------------------------------------------------------------------------------
     def _run_task(self, task: Task) -> None:
         leased = self._leases.track(task) if self._leases is not None else False
+        result: Optional[TaskResult] = None
         try:
             result = execute_task(self.worker, task)
-            if leased and self._leases is not None:
-                self._leases.forget(task)
-                leased = False
-            self.sender.submit(result)
-            with self._slots:
-                self.completed += 1
         except BaseException:  # never lose a slot, even on a bug of ours
             logger.exception("internal error while running task %s", task.task_id)
         finally:
@@ -192,13 +245,59 @@ class TaskRunner:
                 self._leases.forget(task)
             with self._slots:
                 self._free += 1
-                self._slots.notify()
+                claim = (
+                    result is not None
+                    and bool(self.update_v2)
+                    and result.status in _TERMINAL
+                    and not self._stop.is_set()
+                )
+                if claim:
+                    self._claimed += 1  # update-v2 brings this slot's next task
+                if result is not None:
+                    self.completed += 1
+                self._slots.notify_all()
+            if result is not None:
+                self.sender.submit(result, self._next_task_callback(task) if claim else None)
 
+    def _next_task_callback(self, reported: Task) -> Callable[[Optional[Task]], None]:
+        def hand_over(task: Optional[Task]) -> None:
+            accepted = task is not None and self._accepts(task, reported)
+            with self._slots:
+                self._claimed -= 1
+                if accepted:
+                    self._free -= 1
+                    self.received_v2 += 1
+                self._slots.notify_all()
+            if accepted and task is not None:
+                self._executor.submit(self._run_task, task)
+
+        return hand_over
+
+    def _accepts(self, task: Task, reported: Task) -> bool:
+        """A task update-v2 handed over is ours to run only if it is of a type and domain this worker polls.
+
+        The server polls it with the reported task's own type and domain, so this holds by construction; the
+        check keeps a server that does otherwise from running a task of another domain here."""
+        name = task.task_def_name or task.task_type or ""
+        settings = self._by_name.get(name)
+        if settings is not None and (task.domain or None) == settings.domain:
+            return True
+        logger.error(
+            "update-v2 for task %s returned task %s of %s (domain %s), which this worker does not poll; "
+            "leaving it to time out on the server",
+            reported.task_id,
+            task.task_id,
+            name,
+            task.domain,
+        )
+        return False
+
+    # -- stopping -------------------------------------------------------------------------------------------
     def _drain(self, grace_period: float) -> int:
         deadline = time.monotonic() + grace_period
         logger.info("polling stopped; waiting up to %.0f s for %d task(s) in flight", grace_period, self.in_flight)
         with self._slots:
-            while self._free < self.thread_count:
+            while self._free < self.thread_count or self._claimed > 0:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break

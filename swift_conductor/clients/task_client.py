@@ -4,7 +4,7 @@ import logging
 from typing import Any, Dict, List, Optional
 
 from ..configuration import Configuration
-from ..errors import InvalidResponseError
+from ..errors import ConductorApiError, ConductorError, InvalidResponseError
 from ..http.api_client import ApiClient, segment
 from ..http.models import Task, TaskExecLog, TaskResult
 
@@ -91,6 +91,30 @@ class TaskClient:
         tasks = _tasks([data], result.task_id)
         return tasks[0] if tasks else None
 
+    def supports_update_v2(self) -> Optional[bool]:
+        """Whether the server has ``POST /tasks/update-v2``: asked once per server and process with a result for
+        ids that do not exist (no effect anywhere), then remembered. None while the server cannot be reached."""
+        facts = self.api.facts
+        if facts.update_v2 is None:
+            probe = TaskResult(task_id="_swift_conductor_probe", workflow_instance_id="_swift_conductor_probe")
+            probe.status = "COMPLETED"
+            try:
+                self.update_task_v2(probe)
+                facts.update_v2 = True
+            except ConductorError as exc:
+                if update_v2_unsupported(exc):
+                    facts.update_v2 = False
+                elif isinstance(exc, ConductorApiError) and exc.status in (400, 404):
+                    facts.update_v2 = True  # it looked the ids up: the path exists
+                else:
+                    return None  # away or failing: ask again next time
+            logger.debug(
+                "server at %s %s update-v2",
+                self.api.configuration.server_api_url,
+                "has" if facts.update_v2 else "lacks",
+            )
+        return facts.update_v2
+
     def add_log(self, task_id: str, message: str) -> None:
         self.api.request("POST", f"{self.api.path('tasks')}/{segment(task_id)}/log", text_body=message)
 
@@ -125,6 +149,18 @@ class TaskClient:
             "GET", f"{self.api.path('tasks')}/{self.api.path('polldata')}", params={"taskType": task_type}
         )
         return list(data or [])
+
+
+def update_v2_unsupported(exc: BaseException) -> bool:
+    """True when an update-v2 call failed because the server lacks the path: 405, a 404 that is not about a task
+    or workflow (those say "No such ..."), or Netflix 3.15's 500 "Request method 'POST' not supported"."""
+    if not isinstance(exc, ConductorApiError):
+        return False
+    if exc.status == 405:
+        return True
+    if exc.status == 404:
+        return not exc.message.startswith("No such")
+    return exc.status == 500 and "not supported" in exc.message and "Request method" in exc.message
 
 
 def _tasks(items: List[Any], what: str) -> List[Task]:

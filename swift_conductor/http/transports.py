@@ -107,15 +107,20 @@ class _DeadlineSocket:
     """A connection's socket whose reads stop at the current request's deadline, however slowly bytes arrive.
 
     ``http.client`` reads through ``sock.makefile()``; each read here sets the socket timeout to what is left of
-    the deadline (at most the read timeout), so a trickle cannot stretch a call past it.
+    the deadline (at most the read timeout), so a trickle cannot stretch a call past it. As with a real socket's
+    ``makefile()``, closing the connection while a response is still being read (``Connection: close``) leaves
+    the socket open until that response's reader is closed.
     """
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self.deadline = 0.0
         self.read_timeout = 30.0
+        self._readers = 0
+        self._closing = False
 
     def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
+        self._readers += 1
         return io.BufferedReader(_DeadlineReader(self))
 
     def recv_into(self, buffer: Any) -> int:
@@ -125,7 +130,17 @@ class _DeadlineSocket:
         self._sock.settimeout(min(self.read_timeout, left))
         return self._sock.recv_into(buffer)
 
-    def __getattr__(self, name: str) -> Any:  # sendall, settimeout, fileno, close, ...
+    def reader_closed(self) -> None:
+        self._readers -= 1
+        if self._closing and self._readers <= 0:
+            self._sock.close()
+
+    def close(self) -> None:
+        self._closing = True
+        if self._readers <= 0:
+            self._sock.close()
+
+    def __getattr__(self, name: str) -> Any:  # sendall, settimeout, fileno, setsockopt, ...
         return getattr(self._sock, name)
 
 
@@ -138,6 +153,11 @@ class _DeadlineReader(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         return self._sock.recv_into(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._sock.reader_closed()
+        super().close()
 
 
 class StdlibTransport:

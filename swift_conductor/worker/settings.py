@@ -35,7 +35,7 @@ class WorkerSettings:
     domain: Optional[str] = None
     polling_interval: float = DEFAULT_POLLING_INTERVAL_MS  # ms to wait after an empty poll
     thread_count: int = 1
-    poll_timeout: int = 100  # ms the server may hold a batch poll open
+    poll_timeout: Optional[int] = None  # ms the server may hold a poll open; None: per server (see task_runner)
     paused: bool = False
     extend_lease: bool = False  # keep long tasks from timing out while they run
 

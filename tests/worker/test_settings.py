@@ -42,7 +42,7 @@ polling_interval = 500
 
 def test_row_6_library_defaults() -> None:
     s = resolve()
-    assert (s.domain, s.polling_interval, s.thread_count, s.poll_timeout, s.paused) == (None, 100.0, 1, 100, False)
+    assert (s.domain, s.polling_interval, s.thread_count, s.poll_timeout, s.paused) == (None, 100.0, 1, None, False)
 
 
 def test_row_5_constructor_arguments() -> None:

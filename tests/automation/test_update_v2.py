@@ -1,0 +1,102 @@
+"""update-v2 in the runtime: where the server has it, a finished task's result brings the next task, on every
+server the runtime completes everything, and a worker with a domain never gets a task of another domain."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Iterator, List
+
+import pytest
+
+from swift_conductor import Configuration, Worker
+from swift_conductor.automation.task_runner import TaskRunner
+from swift_conductor.clients import MetadataClient, TaskClient, WorkflowClient
+from swift_conductor.http.models import StartWorkflowRequest, TaskDef, WorkflowDef, WorkflowTask
+from swift_conductor.worker.settings import WorkerSettings
+
+from ..support.waiting import wait_for
+
+#: Which servers have update-v2 (Netflix 3.15 answers it with a 500 "not supported").
+HAS_UPDATE_V2 = {"embedded": True, "netflix": False, "oss": True}
+
+
+def add_one(n: int) -> dict:
+    return {"n": n + 1}
+
+
+@contextlib.contextmanager
+def running(runner: TaskRunner) -> Iterator[None]:
+    thread = threading.Thread(target=runner.run, kwargs={"grace_period": 20}, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        runner.stop()
+        thread.join(30)
+    assert not thread.is_alive()
+
+
+def setup(config: Configuration, name: str) -> None:
+    MetadataClient(config).register_task_defs([TaskDef(name=name, retry_count=0)])
+    MetadataClient(config).upsert_workflow_defs(
+        [
+            WorkflowDef(
+                name=name,
+                tasks=[WorkflowTask(name=name, task_reference_name="t", input_parameters={"n": "${workflow.input.n}"})],
+                output_parameters={"n": "${t.output.n}"},
+            )
+        ]
+    )
+
+
+def statuses(config: Configuration, ids: List[str]) -> List[str]:
+    client = WorkflowClient(config)
+    return [str(client.get_workflow(i, include_tasks=False).status) for i in ids]
+
+
+def test_results_bring_the_next_task_where_the_server_has_update_v2(
+    server_url: str, server_kind: str, uid: str
+) -> None:
+    config = Configuration(server_api_url=server_url)
+    name = f"v2_{uid}"
+    setup(config, name)
+    ids = [WorkflowClient(config).start_workflow(name, {"n": i}) for i in range(24)]
+    runner = TaskRunner(Worker(name, add_one), [WorkerSettings(task_name=name, thread_count=4)], config)
+    with running(runner):
+        wait_for(lambda: statuses(config, ids) == ["COMPLETED"] * len(ids), 60, "every workflow to complete")
+    assert runner.update_v2 is HAS_UPDATE_V2[server_kind]
+    outputs = [WorkflowClient(config).get_workflow(i, include_tasks=False).output for i in ids]
+    assert outputs == [{"n": i + 1} for i in range(len(ids))]
+    assert runner.sender.delivered == len(ids)
+    if HAS_UPDATE_V2[server_kind]:
+        # 24 queued tasks, 4 slots: after the first poll the rest arrive with the results that freed their slot.
+        assert runner.received_v2 >= len(ids) // 2
+        assert runner.sender.delivered_v2 >= runner.received_v2
+    else:
+        assert (runner.received_v2, runner.sender.delivered_v2) == (0, 0)
+
+
+def test_a_worker_with_a_domain_gets_only_tasks_of_its_domain(server_url: str, uid: str) -> None:
+    config = Configuration(server_api_url=server_url)
+    name = f"v2d_{uid}"
+    setup(config, name)
+    workflows = WorkflowClient(config)
+    mine = [
+        workflows.start(StartWorkflowRequest(name=name, input={"n": i}, task_to_domain={name: f"d{uid}"}))
+        for i in range(6)
+    ]
+    others = [workflows.start_workflow(name, {"n": i}) for i in range(6)]
+    settings = WorkerSettings(task_name=name, thread_count=2, domain=f"d{uid}")
+    runner = TaskRunner(Worker(name, add_one), [settings], config)
+    with running(runner):
+        wait_for(lambda: statuses(config, mine) == ["COMPLETED"] * len(mine), 60, "the domain's workflows")
+    assert statuses(config, others) == ["RUNNING"] * len(others)
+    assert TaskClient(config).queue_sizes(name) == {name: len(others)}
+
+
+@pytest.mark.parametrize("server_kind", ["netflix"], indirect=True)
+def test_the_runtime_asks_once_whether_update_v2_exists(server_url: str) -> None:
+    client = TaskClient(Configuration(server_api_url=server_url))
+    assert client.supports_update_v2() is False
+    assert client.api.facts.update_v2 is False  # remembered for this server in this process
