@@ -30,6 +30,7 @@ _EXPORTS = {
     "InProgress": "swift_conductor.worker.errors",
     "TaskInputError": "swift_conductor.worker.errors",
     "WorkerConfigurationError": "swift_conductor.worker.errors",
+    "WorkerOptions": "swift_conductor.worker.options",
     "execute_task": "swift_conductor.worker.execution",
     "WorkerHost": "swift_conductor.automation.worker_host",
 }
@@ -51,6 +52,7 @@ __all__ = [
     "WorkerAbc",
     "WorkerConfigurationError",
     "WorkerHost",
+    "WorkerOptions",
     "Workflow",
     "WorkflowClient",
     "WorkflowDef",
@@ -75,6 +77,7 @@ if TYPE_CHECKING:
     )
     from .worker.errors import InProgress, NonRetryableError, TaskInputError, WorkerConfigurationError
     from .worker.execution import execute_task
+    from .worker.options import WorkerOptions
     from .worker.worker import Worker
     from .worker.worker_interface import WorkerAbc
 
