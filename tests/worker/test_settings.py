@@ -92,7 +92,7 @@ def test_row_1_task_env_beats_generic_env(tmp_path: Path, name: str) -> None:
     assert resolve(ini_file=ini(tmp_path, FULL_INI), env=env).domain == "specific"
 
 
-def test_the_seed_env_example() -> None:
+def test_the_documented_env_example() -> None:
     env = {
         "conductor_worker_polling_interval": "2000",
         "conductor_worker_domain": "nice",
