@@ -7,12 +7,12 @@ import itertools
 import os
 import socket
 import threading
-from typing import List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Union
 
 from typing_extensions import Unpack
 
 from ..http.models import Task, TaskResult
-from .options import WorkerOptions, checked_options
+from .options import OPTION_NAMES, WorkerOptions, checked_options
 
 DEFAULT_POLLING_INTERVAL_MS = 100.0
 
@@ -110,6 +110,19 @@ class WorkerAbc(abc.ABC):
     @poll_interval.setter
     def poll_interval(self, value: Optional[float]) -> None:
         self.options["poll_interval"] = value
+
+    if not TYPE_CHECKING:  # typed code reads ``options``; this keeps ``worker.thread_count`` & co. working
+
+        def __getattr__(self, name: str) -> Any:
+            if name in OPTION_NAMES and "options" in self.__dict__:
+                return self.__dict__["options"].get(name)
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+        def __setattr__(self, name: str, value: Any) -> None:
+            if name in OPTION_NAMES and "options" in self.__dict__ and not hasattr(type(self), name):
+                self.__dict__["options"][name] = value  # an option set as an attribute is still the option
+            else:
+                super().__setattr__(name, value)
 
     def __repr__(self) -> str:
         names = ",".join(self.task_definition_names)

@@ -56,6 +56,10 @@ def test_options_written_as_attributes_are_the_options() -> None:
     assert worker.options == {"domain": "blue", "poll_interval": 40}
     worker.domain = ""
     assert worker.domain is None and worker.get_domain() is None
+    worker.thread_count = 4  # type: ignore[attr-defined]  # every option reads and writes as an attribute
+    assert worker.options["thread_count"] == 4 and worker.extend_lease is None  # type: ignore[attr-defined]
+    with pytest.raises(AttributeError, match="has no attribute 'thread_cuont'"):
+        worker.thread_cuont  # type: ignore[attr-defined]  # noqa: B018
 
 
 def test_get_task_definition_name_is_the_first_name_every_time() -> None:
