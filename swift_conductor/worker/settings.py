@@ -100,19 +100,23 @@ def _given_option(worker: WorkerAbc, option: str) -> Any:
     return options.get(option)
 
 
-def _setting(
-    parse: Callable[[Any], Any],
-    option: Optional[str] = None,
-    given: Callable[[WorkerAbc, str], Any] = _given_option,
-    per_process: bool = False,
-) -> Dict[str, Any]:
-    """A field of :class:`WorkerSettings` that env and ``worker.ini`` may set.
+@dataclass(frozen=True)
+class Setting:
+    """How one field of :class:`WorkerSettings` is read from env, ``worker.ini`` and the constructor.
 
-    ``parse`` checks a raw value; ``option`` is the constructor option that sets it (none: env and ini only)
-    and ``given`` reads that value from a worker; ``per_process`` marks a setting with one value per worker
-    process, which must then be the same for every task name of a worker.
+    ``parse`` checks a raw value; ``option`` is the :class:`WorkerOptions` key that sets it (None: env and ini
+    only) and ``given`` reads that value from a worker; ``per_process`` marks a setting with one value per
+    worker process, which must then resolve the same for every task name of a worker.
     """
-    return {"parse": parse, "option": option, "given": given, "per_process": per_process}
+
+    parse: Callable[[Any], Any]
+    option: Optional[str] = None
+    given: Callable[[WorkerAbc, str], Any] = _given_option
+    per_process: bool = False
+
+
+def _setting(*args: Any, **kwargs: Any) -> Dict[str, Setting]:
+    return {"setting": Setting(*args, **kwargs)}
 
 
 @dataclass(frozen=True)
@@ -139,8 +143,11 @@ class WorkerSettings:
         return self.polling_interval / 1000.0
 
 
-_FIELDS = {f.name: f for f in fields(WorkerSettings) if "parse" in f.metadata}
-PROPERTIES: Dict[str, Callable[[Any], Any]] = {name: f.metadata["parse"] for name, f in _FIELDS.items()}
+#: The table: every setting by name, in the order of WorkerSettings' fields, and its library default.
+SETTINGS: Dict[str, Setting] = {
+    f.name: f.metadata["setting"] for f in fields(WorkerSettings) if "setting" in f.metadata
+}
+DEFAULTS: Dict[str, Any] = {f.name: f.default for f in fields(WorkerSettings) if f.name in SETTINGS}
 
 
 # -- worker.ini -----------------------------------------------------------------------------------------------
@@ -158,9 +165,9 @@ class IniFile:
         self.sections: Dict[str, Dict[str, str]] = {s: dict(parser.items(s)) for s in parser.sections()}
         for section, values in self.sections.items():
             for key in values:
-                if key not in PROPERTIES:
+                if key not in SETTINGS:
                     raise WorkerConfigurationError(
-                        f"{self.path} [{section}] {key}: not a worker setting (known: {', '.join(PROPERTIES)})"
+                        f"{self.path} [{section}] {key}: not a worker setting (known: {', '.join(SETTINGS)})"
                     )
 
     def get(self, section: str, key: str) -> Optional[str]:
@@ -200,7 +207,7 @@ def _env_lookup(environ: Mapping[str, str], task: Optional[str], prop: str) -> O
 
 def unknown_env_settings(environ: Mapping[str, str]) -> List[str]:
     """``conductor_worker_*`` variables that end in no known setting: most likely typos, worth a warning."""
-    suffixes = tuple(f"_{prop}" for prop in PROPERTIES)
+    suffixes = tuple(f"_{prop}" for prop in SETTINGS)
     return sorted(
         name for name in environ if name.lower().startswith("conductor_worker_") and not name.lower().endswith(suffixes)
     )
@@ -220,11 +227,11 @@ def resolve_settings(
     env = os.environ if environ is None else environ
     names = worker.polled_task_names()
     resolved: Dict[str, Any] = {}
-    for prop, spec in _FIELDS.items():
+    for prop, spec in SETTINGS.items():
         found = _resolve(worker, task_name, prop, ini, env)
         if found is not None:
             resolved[prop] = found[1]
-        if spec.metadata["per_process"] and len(names) > 1:
+        if spec.per_process and len(names) > 1:
             _check_same_for_every_name(worker, names, prop, ini, env)
     return WorkerSettings(task_name=task_name, **resolved)
 
@@ -233,10 +240,10 @@ def _resolve(
     worker: WorkerAbc, task_name: str, prop: str, ini: Optional[IniFile], env: Mapping[str, str]
 ) -> Optional[Tuple[str, Any]]:
     """(where the value came from, the parsed value) of one setting for one task name; None: the default."""
-    spec = _FIELDS[prop].metadata
+    spec = SETTINGS[prop]
     source: Optional[Tuple[str, Any]] = None
     found = _env_lookup(env, task_name, prop) or _env_lookup(env, None, prop)
-    given = spec["given"](worker, spec["option"]) if spec["option"] else None
+    given = spec.given(worker, spec.option) if spec.option else None
     if found:
         source = (f"environment variable {found[0]}", found[1])
     elif ini is not None and ini.get(task_name, prop) is not None:
@@ -244,11 +251,11 @@ def _resolve(
     elif ini is not None and ini.get("DEFAULT", prop) is not None:
         source = (f"{ini.path} [DEFAULT] {prop}", ini.get("DEFAULT", prop))
     elif given is not None:
-        source = (f"{type(worker).__name__}({task_name!r}) argument {spec['option']}", given)
+        source = (f"{type(worker).__name__}({task_name!r}) argument {spec.option}", given)
     if source is None:
         return None
     try:
-        return source[0], spec["parse"](source[1])
+        return source[0], spec.parse(source[1])
     except ValueError as exc:
         raise WorkerConfigurationError(f"{source[0]}: {source[1]!r} {exc}") from None
 
@@ -256,8 +263,8 @@ def _resolve(
 def _check_same_for_every_name(
     worker: WorkerAbc, names: List[str], prop: str, ini: Optional[IniFile], env: Mapping[str, str]
 ) -> None:
-    default = _FIELDS[prop].default
-    values = {name: _resolve(worker, name, prop, ini, env) or ("the library default", default) for name in names}
+    default = ("the library default", DEFAULTS[prop])
+    values = {name: _resolve(worker, name, prop, ini, env) or default for name in names}
     if len({value for _, value in values.values()}) > 1:
         listed = "; ".join(f"{name}: {value!r} from {source}" for name, (source, value) in values.items())
         raise WorkerConfigurationError(

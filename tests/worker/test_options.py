@@ -170,3 +170,9 @@ def test_an_unchecked_worker_still_fails_its_tasks_terminally(module_dir: Path) 
     result = execute_task(Worker("opt_unchecked", module.handle), Task(task_id="t", workflow_instance_id="w"))  # type: ignore[attr-defined]
     assert result.status is TaskResultStatus.FAILED_WITH_TERMINAL_ERROR
     assert "cannot resolve its type hints" in (result.reason_for_incompletion or "")
+
+
+def test_every_option_but_the_worker_id_is_a_setting_the_table_resolves() -> None:
+    from swift_conductor.worker.settings import SETTINGS
+
+    assert {s.option for s in SETTINGS.values() if s.option} == OPTION_NAMES - {"worker_id"}
