@@ -10,7 +10,7 @@ from swift_conductor import Configuration, Worker, WorkflowClient
 from swift_conductor.automation.task_runner import TaskRunner
 from swift_conductor.clients import MetadataClient
 from swift_conductor.http.models import TaskDef, WorkflowDef, WorkflowTask
-from swift_conductor.worker.settings import WorkerSettings
+from swift_conductor.worker.settings import WorkerSettings, resolve_settings
 
 from ..support.waiting import wait_for
 
@@ -71,18 +71,18 @@ def quick_slow(n: int) -> int:
 
 
 def test_extend_lease_is_honoured_per_task_name(embedded_server_url: str, uid: str) -> None:
-    """One worker, two names: only the name whose setting says so has its leases extended."""
+    """One worker, two names, extend_lease set for one name only: only that name's leases are extended."""
     config = Configuration(server_api_url=embedded_server_url)
     on, off = f"lease_on_{uid}", f"lease_off_{uid}"
     for name in (on, off):
         define(config, name, response_timeout=2)
     workflows = WorkflowClient(config)
     ids = [workflows.start_workflow(on, {"n": 1}), workflows.start_workflow(off, {"n": 2})]
-    settings = [
-        WorkerSettings(task_name=on, extend_lease=True, thread_count=2),
-        WorkerSettings(task_name=off, extend_lease=False, thread_count=2),
-    ]
-    run_until_terminal(TaskRunner(Worker([on, off], quick_slow), settings, config), workflows, ids)
+    worker = Worker([on, off], quick_slow, thread_count=2)
+    env = {f"conductor_worker_{on}_extend_lease": "true"}
+    settings = [resolve_settings(worker, name, None, env) for name in worker.polled_task_names()]
+    assert [s.extend_lease for s in settings] == [True, False]
+    run_until_terminal(TaskRunner(worker, settings, config), workflows, ids)
     extended, not_extended = (workflows.get_workflow(wid) for wid in ids)
     assert extended.status == "COMPLETED" and [t.status for t in extended.tasks] == ["COMPLETED"]
     assert not_extended.status != "COMPLETED"
