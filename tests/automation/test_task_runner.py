@@ -255,12 +255,13 @@ def test_results_that_cannot_be_delivered_stop_polling(env: Tuple[Configuration,
         runner = TaskRunner(Worker(name, double), [WorkerSettings(task_name=name, polling_interval=20)], client=client)
         with running(runner):
             wait(lambda: runner.sender.backlog >= runner.max_backlog)
-            polls, taken = len(client.counts), runner.completed
-            time.sleep(1.0)  # a quiet period: nothing may be polled while the backlog is full
-            assert (len(client.counts), runner.completed) == (polls, taken)
+            # Without backpressure the loop (20 ms between empty polls, instant tasks) would take every task in
+            # this second; with it, at most one poll that had already passed the check when the backlog filled.
+            time.sleep(1.0)
+            taken = runner.completed
             assert runner.max_backlog <= taken <= runner.max_backlog + runner.thread_count < total
             scheduled = [WorkflowClient(config).get_workflow(i).tasks[0].status for i in ids].count("SCHEDULED")
-            assert scheduled == total - taken  # the rest were left on the server for other workers
+            assert scheduled >= total - runner.max_backlog - runner.thread_count  # left for other workers
             proxy.up()
             wait(lambda: all_done(config, ids), timeout=60)
     assert runner.completed == total
