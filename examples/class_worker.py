@@ -1,4 +1,4 @@
-"""The seed's class worker: subclass WorkerAbc, run it with WorkerHost.
+"""The README's class worker: subclass WorkerAbc, run it with WorkerHost.
 
 python examples/class_worker.py [--server URL] [--serve]
 """

@@ -34,6 +34,7 @@ _EXPORTS = {
     "NonRetryableError": "swift_conductor.errors",
     "TaskInputError": "swift_conductor.errors",
     "WorkerConfigurationError": "swift_conductor.errors",
+    "WorkerOptions": "swift_conductor.worker.options",
     "execute_task": "swift_conductor.worker.execution",
     "WorkerHost": "swift_conductor.automation.worker_host",
 }
@@ -59,6 +60,7 @@ __all__ = [
     "WorkerAbc",
     "WorkerConfigurationError",
     "WorkerHost",
+    "WorkerOptions",
     "Workflow",
     "WorkflowClient",
     "WorkflowDef",
@@ -92,6 +94,7 @@ if TYPE_CHECKING:
     )
     from .worker.errors import InProgress
     from .worker.execution import execute_task
+    from .worker.options import WorkerOptions
     from .worker.worker import Worker
     from .worker.worker_interface import WorkerAbc
 

@@ -24,7 +24,7 @@ def python_blocks(path: Path) -> List[str]:
 @pytest.fixture
 def namespace() -> Iterator[dict]:
     """A real module to run snippets in (dataclasses need one); the registry is restored afterwards."""
-    saved = dict(registry._workers)
+    saved = registry.registered_workers()
     module = types.ModuleType("docs_snippet")  # not __main__: host blocks are defined, not started
     sys.modules[module.__name__] = module
     try:
@@ -32,7 +32,8 @@ def namespace() -> Iterator[dict]:
     finally:
         del sys.modules[module.__name__]
         registry.clear()
-        registry._workers.update(saved)
+        for worker in saved:
+            registry.register(worker)
 
 
 @pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)

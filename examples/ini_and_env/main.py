@@ -1,11 +1,11 @@
-"""The seed's worker.ini and environment variables: how each worker's domain and polling interval are chosen.
+"""worker.ini and environment variables: how each worker's domain and polling interval are chosen.
 
     python examples/ini_and_env/main.py [--server URL] [--serve]
     conductor_worker_python_annotated_task_2_domain=cold python examples/ini_and_env/main.py
 
-The seed's worker.ini (next to this script) gives task 1 the domain "cool" and task 2 "hot"; an environment variable
-overrides the file. The workflow is started with taskToDomain taken from the resolved settings, so tasks land
-in the queues these workers poll.
+The worker.ini next to this script (the one in docs/configuration.md) gives task 1 the domain "cool" and task 2
+"hot"; an environment variable overrides the file. The workflow is started with taskToDomain taken from the
+resolved settings, so tasks land in the queues these workers poll.
 """
 
 from __future__ import annotations

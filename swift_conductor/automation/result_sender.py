@@ -28,6 +28,7 @@ from ..clients import TaskClient
 from ..clients.task_client import update_v2_unsupported
 from ..errors import ConductorApiError, ConductorError
 from ..http.models import Task, TaskResult
+from ..http.models.task_result import MAX_REASON_LENGTH
 from ..http.models.task_result_status import TaskResultStatus
 from ..retry import DRAIN_RETRY_S, REPORT_BACKOFF, is_transient
 
@@ -188,7 +189,7 @@ class ResultSender:
             workflow_instance_id=result.workflow_instance_id,
             worker_id=result.worker_id,
             status=TaskResultStatus.FAILED,
-            reason_for_incompletion=f"the server refused the worker's result: {reason}"[:500],
+            reason_for_incompletion=f"the server refused the worker's result: {reason}"[:MAX_REASON_LENGTH],
         )
         self._push(replacement, 0, 0.0)
 

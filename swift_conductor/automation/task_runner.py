@@ -63,6 +63,7 @@ class TaskRunner:
     ) -> None:
         if not settings:
             raise ValueError("TaskRunner needs the settings of at least one task name")
+        worker.check()  # a worker that cannot run any task fails here, at start-up
         self.worker = worker
         self.settings: List[WorkerSettings] = list(settings)
         self._by_name: Dict[str, WorkerSettings] = {s.task_name: s for s in self.settings}
@@ -76,7 +77,8 @@ class TaskRunner:
         self._slots = threading.Condition()
         self._stop = threading.Event()
         self._executor = ThreadPoolExecutor(self.thread_count, thread_name_prefix="task")
-        self._leases = LeaseKeeper(self.client, worker) if self.settings[0].extend_lease else None
+        self._lease_names = {s.task_name for s in self.settings if s.extend_lease}  # extend_lease is per name
+        self._leases = LeaseKeeper(self.client, worker) if self._lease_names else None
         self.update_v2: Optional[bool] = None  # whether the server has update-v2 (asked when run() starts)
         self.completed = 0
         self.polls = 0
@@ -234,7 +236,8 @@ class TaskRunner:
 
     # -- one task -------------------------------------------------------------------------------------------
     def _run_task(self, task: Task) -> None:
-        leased = self._leases.track(task) if self._leases is not None else False
+        leasing = (task.task_def_name or task.task_type) in self._lease_names
+        leased = self._leases.track(task) if self._leases is not None and leasing else False
         result: Optional[TaskResult] = None
         try:
             result = execute_task(self.worker, task)

@@ -124,6 +124,7 @@ class WorkerHost:
             if not isinstance(worker, WorkerAbc):
                 raise TypeError(f"WorkerHost: {worker!r} is not a WorkerAbc")
             settings = [resolve_settings(worker, name, ini, environ) for name in worker.polled_task_names()]
+            worker.check()  # e.g. a type hint naming nothing: fail here, not in every task of a child
             _check_picklable(worker)
             self._slots.append(_Slot(worker, settings))
         if not self._slots:

@@ -7,19 +7,18 @@ or a required input that is missing, raises :class:`TaskInputError` naming the p
 
 from __future__ import annotations
 
+import configparser
 import dataclasses
 import enum
 import functools
 import inspect
 import typing
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Set, Tuple
 
 from ..http.models import Task
-from .errors import TaskInputError
+from .errors import TaskInputError, WorkerConfigurationError
 
 _MISSING = inspect.Parameter.empty
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
 
 
 class Binder:
@@ -28,6 +27,17 @@ class Binder:
     def __init__(self, func: Callable[..., Any]) -> None:
         self.func = func
         self._plan: Optional[List[Tuple[str, Any, Any, inspect._ParameterKind]]] = None
+
+    def prepare(self) -> None:
+        """Build the plan now; an unresolvable type hint raises :class:`WorkerConfigurationError`.
+
+        Deliberately not done at decoration time: a hint may name a class defined later in the module.
+        """
+        if self._plan is None:
+            self._plan = self._build_plan()
+        seen: Set[type] = set()
+        for _, hint, _, _ in self._plan:
+            _check_nested_hints(hint, seen)
 
     def _build_plan(self) -> List[Tuple[str, Any, Any, inspect._ParameterKind]]:
         signature = inspect.signature(self.func)
@@ -43,7 +53,11 @@ class Binder:
             hints = typing.get_type_hints(target)
         except Exception as exc:  # an annotation that names something undefined
             name = getattr(self.func, "__qualname__", type(self.func).__name__)
-            raise TaskInputError(f"cannot resolve the type hints of {name}: {exc}") from exc
+            module = getattr(self.func, "__module__", None)
+            where = f"{module}.{name}" if module else name
+            raise WorkerConfigurationError(
+                f"worker function {where}: cannot resolve its type hints ({type(exc).__name__}: {exc})"
+            ) from exc
         plan = []
         for param in signature.parameters.values():
             plan.append((param.name, hints.get(param.name, Any), param.default, param.kind))
@@ -51,7 +65,10 @@ class Binder:
 
     def bind(self, task: Task) -> Dict[str, Any]:
         if self._plan is None:
-            self._plan = self._build_plan()
+            try:
+                self._plan = self._build_plan()
+            except WorkerConfigurationError as exc:  # not checked at start-up (execute_task in a unit test)
+                raise TaskInputError(str(exc)) from exc
         data: Mapping[str, Any] = task.input_data or {}
         kwargs: Dict[str, Any] = {}
         named = {name for name, _, _, _ in self._plan}
@@ -69,6 +86,24 @@ class Binder:
             elif default is _MISSING:
                 raise TaskInputError(f"missing required input {name!r}")
         return kwargs
+
+
+def _check_nested_hints(hint: Any, seen: Set[type]) -> None:
+    """Resolve the hints of the dataclasses ``hint`` reaches (through containers too), as converting does."""
+    for arg in typing.get_args(hint):
+        _check_nested_hints(arg, seen)
+    if not (isinstance(hint, type) and dataclasses.is_dataclass(hint)) or hint in seen:
+        return
+    seen.add(hint)
+    try:
+        nested = typing.get_type_hints(hint)
+    except Exception as exc:
+        raise WorkerConfigurationError(
+            f"dataclass {hint.__module__}.{hint.__qualname__}: cannot resolve its type hints "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
+    for f in dataclasses.fields(hint):
+        _check_nested_hints(nested.get(f.name, Any), seen)
 
 
 def convert(value: Any, hint: Any, where: str) -> Any:
@@ -159,8 +194,10 @@ def _to_bool(value: Any, where: str) -> bool:
         return value
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
+    if isinstance(value, str):
+        word = configparser.ConfigParser.BOOLEAN_STATES.get(value.strip().lower())  # true/yes/on/1, false/...
+        if word is not None:
+            return word
     raise TaskInputError(f"input {where!r} must be a boolean, got {value!r}")
 
 

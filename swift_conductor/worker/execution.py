@@ -10,13 +10,12 @@ import logging
 import traceback
 
 from ..http.models import Task, TaskResult
+from ..http.models.task_result import MAX_REASON_LENGTH
 from ..http.models.task_result_status import TaskResultStatus
 from .errors import NonRetryableError
 from .worker_interface import WorkerAbc
 
 logger = logging.getLogger("swift_conductor.worker")
-
-MAX_REASON = 500  # the server cuts reasonForIncompletion here
 
 
 def execute_task(worker: WorkerAbc, task: Task) -> TaskResult:
@@ -43,7 +42,7 @@ def failed_result(worker: WorkerAbc, task: Task, exc: BaseException) -> TaskResu
     result = worker.get_task_result_from_task(task)
     result.status = TaskResultStatus.FAILED_WITH_TERMINAL_ERROR if terminal else TaskResultStatus.FAILED
     reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    result.reason_for_incompletion = reason[:MAX_REASON]
+    result.reason_for_incompletion = reason[:MAX_REASON_LENGTH]
     result.log("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
     logger.warning(
         "task %s (%s) failed%s: %s",

@@ -52,11 +52,6 @@ def registered_workers() -> List[Worker]:
         return list(unique.values())
 
 
-def unregister(task_name: str) -> None:
-    with _lock:
-        _workers.pop(task_name, None)
-
-
 def clear() -> None:
     """Forget every registered worker (for tests)."""
     with _lock:

@@ -16,32 +16,18 @@ import configparser
 import math
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
+from ..clients.task_client import MAX_LONG_POLL_MS
 from .errors import WorkerConfigurationError
 from .worker_interface import DEFAULT_POLLING_INTERVAL_MS, WorkerAbc
 
 INI_NAME = "worker.ini"
-MAX_POLL_TIMEOUT_MS = 5000
-
-
-@dataclass(frozen=True)
-class WorkerSettings:
-    """A worker's resolved settings for one task name."""
-
-    task_name: str
-    domain: Optional[str] = None
-    polling_interval: float = DEFAULT_POLLING_INTERVAL_MS  # ms to wait after an empty poll
-    thread_count: int = 1
-    poll_timeout: Optional[int] = None  # ms the server may hold a poll open; None: per server (see task_runner)
-    paused: bool = False
-    extend_lease: bool = False  # keep long tasks from timing out while they run
-
-    @property
-    def polling_interval_seconds(self) -> float:
-        return self.polling_interval / 1000.0
+MAX_POLLING_INTERVAL_MS = 3_600_000.0
+MAX_THREAD_COUNT = 1000
+MAX_POLL_TIMEOUT_MS = MAX_LONG_POLL_MS
 
 
 # -- value parsers: each takes the raw value and returns it typed, or raises ValueError with the rule -------
@@ -51,10 +37,6 @@ def _domain(raw: Any) -> Optional[str]:
     if not isinstance(raw, str):
         raise ValueError("must be a string")
     return raw.strip() or None
-
-
-MAX_POLLING_INTERVAL_MS = 3_600_000.0
-MAX_THREAD_COUNT = 1000
 
 
 def _polling_interval(raw: Any) -> float:
@@ -82,11 +64,12 @@ def _flag(raw: Any) -> bool:
     if isinstance(raw, bool):
         return raw
     text = str(raw).strip().lower()
-    if text in ("true", "yes", "on", "1"):
-        return True
-    if text in ("false", "no", "off", "0", ""):
+    if not text:
         return False
-    raise ValueError("must be true or false")
+    value = configparser.ConfigParser.BOOLEAN_STATES.get(text)  # true/yes/on/1, false/no/off/0
+    if value is None:
+        raise ValueError("must be true or false")
+    return value
 
 
 def _number(raw: Any) -> float:
@@ -101,14 +84,70 @@ def _number(raw: Any) -> float:
     return value
 
 
-PROPERTIES: Dict[str, Callable[[Any], Any]] = {
-    "domain": _domain,
-    "polling_interval": _polling_interval,
-    "thread_count": _thread_count,
-    "poll_timeout": _poll_timeout,
-    "paused": _flag,
-    "extend_lease": _flag,
+# -- what the constructor gave: a worker's options, or its overridden accessors (read once, at host build) ------
+def _given_domain(worker: WorkerAbc, option: str) -> Any:
+    return worker.get_domain()
+
+
+def _given_polling_interval(worker: WorkerAbc, option: str) -> Any:
+    if type(worker).get_polling_interval_in_seconds is not WorkerAbc.get_polling_interval_in_seconds:
+        return worker.get_polling_interval_in_seconds() * 1000.0
+    return _given_option(worker, option)
+
+
+def _given_option(worker: WorkerAbc, option: str) -> Any:
+    options: Mapping[str, Any] = getattr(worker, "options", {})
+    return options.get(option)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """How one field of :class:`WorkerSettings` is read from env, ``worker.ini`` and the constructor.
+
+    ``parse`` checks a raw value; ``option`` is the :class:`WorkerOptions` key that sets it (None: env and ini
+    only) and ``given`` reads that value from a worker; ``per_process`` marks a setting with one value per
+    worker process, which must then resolve the same for every task name of a worker.
+    """
+
+    parse: Callable[[Any], Any]
+    option: Optional[str] = None
+    given: Callable[[WorkerAbc, str], Any] = _given_option
+    per_process: bool = False
+
+
+def _setting(*args: Any, **kwargs: Any) -> Dict[str, Setting]:
+    return {"setting": Setting(*args, **kwargs)}
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """A worker's resolved settings for one task name. Its fields are the table every source is read by."""
+
+    task_name: str
+    domain: Optional[str] = field(default=None, metadata=_setting(_domain, "domain", _given_domain))
+    # ms to wait after an empty poll
+    polling_interval: float = field(
+        default=DEFAULT_POLLING_INTERVAL_MS,
+        metadata=_setting(_polling_interval, "poll_interval", _given_polling_interval),
+    )
+    # one pool of execution threads per worker process
+    thread_count: int = field(default=1, metadata=_setting(_thread_count, "thread_count", per_process=True))
+    # ms the server may hold a poll open; None: chosen per server (see automation/task_runner.py)
+    poll_timeout: Optional[int] = field(default=None, metadata=_setting(_poll_timeout, "poll_timeout"))
+    paused: bool = field(default=False, metadata=_setting(_flag))
+    # keep long tasks of this name from timing out while they run
+    extend_lease: bool = field(default=False, metadata=_setting(_flag, "extend_lease"))
+
+    @property
+    def polling_interval_seconds(self) -> float:
+        return self.polling_interval / 1000.0
+
+
+#: The table: every setting by name, in the order of WorkerSettings' fields, and its library default.
+SETTINGS: Dict[str, Setting] = {
+    f.name: f.metadata["setting"] for f in fields(WorkerSettings) if "setting" in f.metadata
 }
+DEFAULTS: Dict[str, Any] = {f.name: f.default for f in fields(WorkerSettings) if f.name in SETTINGS}
 
 
 # -- worker.ini -----------------------------------------------------------------------------------------------
@@ -126,9 +165,9 @@ class IniFile:
         self.sections: Dict[str, Dict[str, str]] = {s: dict(parser.items(s)) for s in parser.sections()}
         for section, values in self.sections.items():
             for key in values:
-                if key not in PROPERTIES:
+                if key not in SETTINGS:
                     raise WorkerConfigurationError(
-                        f"{self.path} [{section}] {key}: not a worker setting (known: {', '.join(PROPERTIES)})"
+                        f"{self.path} [{section}] {key}: not a worker setting (known: {', '.join(SETTINGS)})"
                     )
 
     def get(self, section: str, key: str) -> Optional[str]:
@@ -166,24 +205,9 @@ def _env_lookup(environ: Mapping[str, str], task: Optional[str], prop: str) -> O
     return None
 
 
-def _constructor_values(worker: WorkerAbc) -> Dict[str, Any]:
-    values: Dict[str, Any] = {
-        "domain": worker.get_domain(),
-        "thread_count": getattr(worker, "thread_count", None),
-        "poll_timeout": getattr(worker, "poll_timeout", None),
-        "extend_lease": getattr(worker, "extend_lease", None),
-    }
-    overridden = type(worker).get_polling_interval_in_seconds is not WorkerAbc.get_polling_interval_in_seconds
-    if overridden:
-        values["polling_interval"] = worker.get_polling_interval_in_seconds() * 1000.0
-    else:
-        values["polling_interval"] = worker.poll_interval
-    return values
-
-
 def unknown_env_settings(environ: Mapping[str, str]) -> List[str]:
     """``conductor_worker_*`` variables that end in no known setting: most likely typos, worth a warning."""
-    suffixes = tuple(f"_{prop}" for prop in PROPERTIES)
+    suffixes = tuple(f"_{prop}" for prop in SETTINGS)
     return sorted(
         name for name in environ if name.lower().startswith("conductor_worker_") and not name.lower().endswith(suffixes)
     )
@@ -195,25 +219,55 @@ def resolve_settings(
     ini: Optional[IniFile] = None,
     environ: Optional[Mapping[str, str]] = None,
 ) -> WorkerSettings:
-    """Settings for ``worker`` polling ``task_name``; a bad value raises naming its source, key and value."""
+    """Settings for ``worker`` polling ``task_name``; a bad value raises naming its source, key and value.
+
+    A per-process setting (``thread_count``) that differs between the task names of one worker is refused:
+    the worker's process has one value, and taking one name's silently would drop the others'.
+    """
     env = os.environ if environ is None else environ
-    given = _constructor_values(worker)
+    names = worker.polled_task_names()
     resolved: Dict[str, Any] = {}
-    for prop, parse in PROPERTIES.items():
-        source: Optional[Tuple[str, Any]] = None
-        found = _env_lookup(env, task_name, prop) or _env_lookup(env, None, prop)
-        if found:
-            source = (f"environment variable {found[0]}", found[1])
-        elif ini is not None and ini.get(task_name, prop) is not None:
-            source = (f"{ini.path} [{task_name}] {prop}", ini.get(task_name, prop))
-        elif ini is not None and ini.get("DEFAULT", prop) is not None:
-            source = (f"{ini.path} [DEFAULT] {prop}", ini.get("DEFAULT", prop))
-        elif given.get(prop) is not None:
-            source = (f"{type(worker).__name__}({task_name!r}) argument {prop}", given[prop])
-        if source is None:
-            continue
-        try:
-            resolved[prop] = parse(source[1])
-        except ValueError as exc:
-            raise WorkerConfigurationError(f"{source[0]}: {source[1]!r} {exc}") from None
+    for prop, spec in SETTINGS.items():
+        found = _resolve(worker, task_name, prop, ini, env)
+        if found is not None:
+            resolved[prop] = found[1]
+        if spec.per_process and len(names) > 1:
+            _check_same_for_every_name(worker, names, prop, ini, env)
     return WorkerSettings(task_name=task_name, **resolved)
+
+
+def _resolve(
+    worker: WorkerAbc, task_name: str, prop: str, ini: Optional[IniFile], env: Mapping[str, str]
+) -> Optional[Tuple[str, Any]]:
+    """(where the value came from, the parsed value) of one setting for one task name; None: the default."""
+    spec = SETTINGS[prop]
+    source: Optional[Tuple[str, Any]] = None
+    found = _env_lookup(env, task_name, prop) or _env_lookup(env, None, prop)
+    given = spec.given(worker, spec.option) if spec.option else None
+    if found:
+        source = (f"environment variable {found[0]}", found[1])
+    elif ini is not None and ini.get(task_name, prop) is not None:
+        source = (f"{ini.path} [{task_name}] {prop}", ini.get(task_name, prop))
+    elif ini is not None and ini.get("DEFAULT", prop) is not None:
+        source = (f"{ini.path} [DEFAULT] {prop}", ini.get("DEFAULT", prop))
+    elif given is not None:
+        source = (f"{type(worker).__name__}({task_name!r}) argument {spec.option}", given)
+    if source is None:
+        return None
+    try:
+        return source[0], spec.parse(source[1])
+    except ValueError as exc:
+        raise WorkerConfigurationError(f"{source[0]}: {source[1]!r} {exc}") from None
+
+
+def _check_same_for_every_name(
+    worker: WorkerAbc, names: List[str], prop: str, ini: Optional[IniFile], env: Mapping[str, str]
+) -> None:
+    default = ("the library default", DEFAULTS[prop])
+    values = {name: _resolve(worker, name, prop, ini, env) or default for name in names}
+    if len({value for _, value in values.values()}) > 1:
+        listed = "; ".join(f"{name}: {value!r} from {source}" for name, (source, value) in values.items())
+        raise WorkerConfigurationError(
+            f"{worker!r} serves several task names with different {prop} ({listed}); {prop} is one value per "
+            f"worker process, so set it the same for every name, or split the names into separate workers"
+        )

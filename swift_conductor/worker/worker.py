@@ -10,11 +10,13 @@ import threading
 from typing import Any, Callable, Optional, Sequence, Union
 
 import wrapt
+from typing_extensions import Unpack
 
 from ..http.models import Task, TaskResult
 from ..http.models.task_result_status import TaskResultStatus
 from .binding import Binder, to_output
 from .errors import InProgress
+from .options import WorkerOptions
 from .worker_interface import WorkerAbc
 
 
@@ -31,26 +33,18 @@ class Worker(WorkerAbc):
         self,
         task_definition_name: Union[str, Sequence[str]],
         execute_function: Callable[..., Any],
-        poll_interval: Optional[float] = None,
-        domain: Optional[str] = None,
-        worker_id: Optional[str] = None,
-        thread_count: int = 1,
-        poll_timeout: Optional[int] = None,
-        extend_lease: Optional[bool] = None,
+        **options: Unpack[WorkerOptions],
     ) -> None:
-        super().__init__(
-            task_definition_name,
-            domain=domain,
-            poll_interval=poll_interval,
-            worker_id=worker_id,
-            thread_count=thread_count,
-            poll_timeout=poll_timeout,
-            extend_lease=extend_lease,
-        )
+        super().__init__(task_definition_name, **options)
         if not callable(execute_function):
             raise TypeError(f"Worker {task_definition_name!r}: execute_function must be callable")
         self.execute_function = _unwrap(execute_function)
         self._binder = Binder(self.execute_function)
+
+    def check(self) -> None:
+        """Resolve the function's type hints now: an annotation naming something undefined is a
+        :class:`WorkerConfigurationError` when the worker is built, not a failure of every task."""
+        self._binder.prepare()
 
     def execute(self, task: Task) -> TaskResult:
         value = self.execute_function(**self._binder.bind(task))

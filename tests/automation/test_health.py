@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any, Callable
 
 from swift_conductor import Configuration, Worker, WorkerHost
@@ -54,9 +53,12 @@ def test_a_worker_busy_with_a_long_task_stays_healthy(embedded_server_url: str, 
         wid = WorkflowClient(config).start_workflow(name, {})
         eventually(lambda: WorkflowClient(config).get_workflow(wid).tasks[0].status == "IN_PROGRESS")
         seen = []
-        while WorkflowClient(config).get_workflow(wid).status == "RUNNING":
+
+        def finished() -> bool:
             seen.append(host.health(max_silence=2.5)["healthy"])  # busy for 5 s, idle polls 5 s apart
-            time.sleep(0.25)
-        assert seen and all(seen)
+            return WorkflowClient(config).get_workflow(wid).status != "RUNNING"
+
+        wait_for(finished, 30, "the long task to finish", interval=0.25)
+        assert len(seen) > 1 and all(seen)
     finally:
         host.stop_processes(timeout=20)

@@ -20,11 +20,12 @@ class ClassWorker(WorkerAbc):
 
 @pytest.fixture(autouse=True)
 def clean_registry() -> Iterator[None]:
-    saved = dict(registry._workers)
+    saved = registry.registered_workers()
     registry.clear()
     yield
     registry.clear()
-    registry._workers.update(saved)
+    for worker in saved:
+        registry.register(worker)
 
 
 def test_decorated_function_stays_plain_and_is_registered() -> None:
@@ -36,7 +37,14 @@ def test_decorated_function_stays_plain_and_is_registered() -> None:
     assert add.__name__ == "add"
     (worker,) = registry.registered_workers()
     assert worker.task_definition_names == ["reg_plain"]
-    assert (worker.domain, worker.poll_interval, worker.thread_count) == ("d", 250, 3)
+    assert (worker.domain, worker.poll_interval) == ("d", 250)
+    assert worker.options == {"domain": "d", "poll_interval": 250, "thread_count": 3}
+
+
+def test_an_unknown_option_is_a_type_error_naming_it() -> None:
+    with pytest.raises(TypeError, match=r"worker_task\(\) got unexpected keyword argument\(s\) pol_interval, threads"):
+        worker_task("reg_typo", pol_interval=5, threads=2)  # type: ignore[call-arg]
+    assert registry.registered_workers() == []
 
 
 def test_same_name_from_two_functions_is_an_error() -> None:

@@ -92,7 +92,7 @@ def test_row_1_task_env_beats_generic_env(tmp_path: Path, name: str) -> None:
     assert resolve(ini_file=ini(tmp_path, FULL_INI), env=env).domain == "specific"
 
 
-def test_the_seed_env_example() -> None:
+def test_the_documented_env_example() -> None:
     env = {
         "conductor_worker_polling_interval": "2000",
         "conductor_worker_domain": "nice",
@@ -188,3 +188,42 @@ def test_a_misspelled_env_setting_is_reported() -> None:
 
     env = {"conductor_worker_polling_intervall": "5", "CONDUCTOR_WORKER_T1_DOMAIN": "x", "HOME": "/root"}
     assert unknown_env_settings(env) == ["conductor_worker_polling_intervall"]
+
+
+# -- a worker serving several task names ----------------------------------------------------------------------
+def test_per_name_settings_are_resolved_for_each_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from swift_conductor import WorkerHost
+
+    monkeypatch.chdir(tmp_path)  # no worker.ini from the working directory
+    env = {"conductor_worker_multi_b_extend_lease": "true", "conductor_worker_multi_b_domain": "blue"}
+    host = WorkerHost([Worker(["multi_a", "multi_b"], noop, extend_lease=False, poll_timeout=200)], environ=env)
+    a, b = host.settings["multi_a"], host.settings["multi_b"]
+    assert (a.extend_lease, a.domain, a.poll_timeout) == (False, None, 200)
+    assert (b.extend_lease, b.domain, b.poll_timeout) == (True, "blue", 200)
+
+
+def test_thread_count_differing_between_the_names_of_one_worker_is_refused_at_host_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from swift_conductor import WorkerHost
+
+    monkeypatch.chdir(tmp_path)
+    env = {"conductor_worker_multi_b_thread_count": "4"}
+    with pytest.raises(WorkerConfigurationError) as err:
+        WorkerHost([Worker(["multi_a", "multi_b"], noop, thread_count=2)], environ=env)
+    assert str(err.value) == (
+        "<Worker multi_a,multi_b> serves several task names with different thread_count ("
+        "multi_a: 2 from Worker('multi_a') argument thread_count; "
+        "multi_b: 4 from environment variable conductor_worker_multi_b_thread_count); "
+        "thread_count is one value per worker process, so set it the same for every name, "
+        "or split the names into separate workers"
+    )
+
+
+def test_the_same_thread_count_from_different_sources_is_fine(tmp_path: Path) -> None:
+    worker = Worker(["multi_a", "multi_b"], noop)
+    env = {"conductor_worker_multi_b_thread_count": "1"}  # the library default, given explicitly for one name
+    assert [resolve_settings(worker, n, None, env).thread_count for n in ("multi_a", "multi_b")] == [1, 1]
+    one_ini = ini(tmp_path, "[multi_a]\nthread_count = 3\n")
+    with pytest.raises(WorkerConfigurationError, match=r"multi_a: 3 from .*worker\.ini \[multi_a\] thread_count; "):
+        resolve_settings(worker, "multi_b", one_ini, {})

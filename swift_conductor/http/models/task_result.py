@@ -7,6 +7,8 @@ from ._wire import WireModel, extra_field
 from .task_exec_log import TaskExecLog, now_millis
 from .task_result_status import TaskResultStatus
 
+MAX_REASON_LENGTH = 500  # the server cuts reasonForIncompletion here; longer reasons are cut before sending
+
 
 @dataclass
 class TaskResult(WireModel):

@@ -11,11 +11,18 @@ from swift_conductor_decorators import worker_task
 
 PREFIX = os.environ["E2E_PREFIX"]
 SLOW_SECONDS = float(os.environ.get("E2E_SLOW_SECONDS", "2"))
+GATE = os.environ.get("E2E_GATE")  # a file: the slow task waits for it instead of sleeping, then touches GATE.done
 
 
 @worker_task(f"{PREFIX}_slow", thread_count=2)
 def slow(n: int) -> dict:
-    time.sleep(SLOW_SECONDS)
+    if GATE:
+        deadline = time.monotonic() + 120
+        while not os.path.exists(GATE) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        open(f"{GATE}.done", "w").close()
+    else:
+        time.sleep(SLOW_SECONDS)
     return {"n": n, "pid": os.getpid()}
 
 

@@ -1,27 +1,11 @@
 # The seed README's program, as written there, plus the __main__ guard that spawned processes need.
+# SampleWorker is the README's class, defined once in examples/class_worker.py.
 # Server URL and task names come from argv so tests can run it against any server.
 import sys
+from pathlib import Path
 
-from swift_conductor.http.models import Task, TaskResult
-from swift_conductor.http.models.task_result_status import TaskResultStatus
-from swift_conductor.worker.worker_interface import WorkerAbc
-
-
-class SampleWorker(WorkerAbc):
-    def execute(self, task: Task) -> TaskResult:
-        task_result = self.get_task_result_from_task(task)
-        task_result.status = TaskResultStatus.COMPLETED
-
-        task_result.add_output_data("outputKey1", "value")
-        task_result.add_output_data("oddEven", 1)
-        task_result.add_output_data("mod", 4)
-
-        return task_result
-
-    def get_polling_interval_in_seconds(self) -> float:
-        # poll every 500ms
-        return 0.5
-
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "examples"))
+from class_worker import SampleWorker
 
 if __name__ == "__main__":
     from multiprocessing import set_start_method
