@@ -132,7 +132,7 @@ class Api:
         add("GET", "/api/metadata/taskdefs", lambda r: (200, JSON, e.get_task_defs()))
         add("GET", "/api/metadata/taskdefs/*", lambda r: (200, JSON, e.get_task_def(r.params[0])))
         add("DELETE", "/api/metadata/taskdefs/*", lambda r: _void(e.delete_task_def, r.params[0]))
-        add("POST", "/api/metadata/workflow", lambda r: _void(e.register_workflow_def, r.json()))
+        add("POST", "/api/metadata/workflow", self._register_workflow_def)
         add("PUT", "/api/metadata/workflow", lambda r: (200, JSON, e.upsert_workflow_defs(r.json())))
         add("GET", "/api/metadata/workflow", lambda r: (200, JSON, e.get_workflow_defs()))
         add("GET", "/api/metadata/workflow/*", self._get_workflow_def)
@@ -239,6 +239,17 @@ class Api:
         body = self.engine.get_task(r.params[0])
         return _NO_CONTENT if body is None else (200, JSON, body)
 
+    def _register_workflow_def(self, r: Request) -> Response:
+        body = r.json()
+        try:
+            self.engine.register_workflow_def(body)
+        except ApiError as exc:
+            # OSS 3.32 reads ?overwrite=true (conductor-python sends it) and updates instead; 3.15 ignores it (409).
+            if exc.status != 409 or (r.arg("overwrite") or "").lower() not in _SPRING_TRUE:
+                raise
+            self.engine.upsert_workflow_defs([body])
+        return _EMPTY
+
     def _get_workflow_def(self, r: Request) -> Response:
         version = r.int_arg("version", None, "java.lang.Integer")
         return 200, JSON, self.engine.get_workflow_def(r.params[0], version)
@@ -289,6 +300,9 @@ class Api:
         include = (r.arg("includeTasks") or "true").lower() != "false"
         return 200, JSON, self.engine.get_workflow(r.params[0], include)
 
+
+#: what Spring reads as true in a boolean request parameter
+_SPRING_TRUE = ("true", "on", "yes", "1")
 
 #: update-v2's required fields and their messages, in the order OSS 3.32 lists them
 _V2_REQUIRED = {

@@ -136,6 +136,24 @@ def test_workflow_def_post_then_409(conductor: Harness) -> None:
     assert err.value.message == f"Workflow with {wd.name}.1 already exists!"
 
 
+def test_workflow_def_post_with_overwrite(conductor: Harness, server_kind: str) -> None:
+    wd = _workflow_def(conductor)
+    first = conductor.raw.post("metadata/workflow", params={"overwrite": "true"}, json=wd.to_dict())
+    assert (first.status_code, first.content) == (200, b"")
+    changed = {**wd.to_dict(), "description": "second"}
+    again = conductor.raw.post("metadata/workflow", params={"overwrite": "true"}, json=changed)
+    stored = conductor.raw.get(f"metadata/workflow/{wd.name}", params={"version": 1}).json()
+    if server_kind == "netflix":  # 3.15 has no such parameter: the usual 409
+        assert again.status_code == 409
+        assert again.json()["message"] == f"Workflow with {wd.name}.1 already exists!"
+        assert "description" not in stored
+    else:  # OSS 3.32 (what conductor-python sends by default) replaces the definition
+        assert (again.status_code, again.content) == (200, b"")
+        assert stored["description"] == "second"
+    without = conductor.raw.post("metadata/workflow", params={"overwrite": "false"}, json=changed)
+    assert without.status_code == 409
+
+
 def test_workflow_def_get_has_defaults_and_versions(conductor: Harness) -> None:
     conductor.metadata.upsert_workflow_defs([_workflow_def(conductor, 1), _workflow_def(conductor, 2)])
     name = conductor.name("wf")
