@@ -189,17 +189,21 @@ class ConductorServer:
         jar = fetch(self.flavor.name)
         cmd = self.command(java, jar)
         self._began = time.monotonic()
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            with open(self.log_path, "wb") as log:
+                self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        except OSError as exc:
+            self.stop()  # removes the fresh state directory
+            raise ServerUnavailable(f"cannot run {java}: {exc}") from exc
         return self
 
     def wait_healthy(self) -> ConductorServer:
         assert self.process is not None, "launch() first"
         while time.monotonic() - self._began < START_TIMEOUT_S:
             if self.process.poll() is not None:
-                raise ServerUnavailable(
-                    f"Conductor {self.flavor.version} exited with {self.process.returncode}; {self._tail()}"
-                )
+                code = self.process.returncode
+                self.stop()  # removes the fresh state directory
+                raise ServerUnavailable(f"Conductor {self.flavor.version} exited with {code}; {self._tail()}")
             if self.healthy():
                 self.startup_seconds = time.monotonic() - self._began
                 return self
