@@ -179,8 +179,16 @@ class ConductorServer:
         db = self.state_dir / "conductor.db"
         return [
             *common,
+            # All state in the fresh directory (the default is c123.db in the working directory).
             f"--spring.datasource.url=jdbc:sqlite:{db}?busy_timeout=15000&journal_mode=WAL",
+            # Without it the AI system tasks (LLM, vector DB, document workers) and the agent runtime start too:
+            # about 50% more start-up log and more system-task pollers on the SQLite queue.
             "--conductor.integrations.ai.enabled=false",
+            # The AI model providers start regardless; keep their payload directory out of ~/worker-payload ...
+            f"--conductor.file-storage.parentDir={self.state_dir / 'payload'}/",
+            # ... and their "cannot init <provider> model, reason: API key must not be empty" ERROR lines out of
+            # the log (no provider keys are configured, or needed, for a workflow server under test).
+            "--logging.level.org.conductoross.conductor.ai.AIModelProvider=OFF",
         ]
 
     def launch(self) -> ConductorServer:
@@ -189,17 +197,21 @@ class ConductorServer:
         jar = fetch(self.flavor.name)
         cmd = self.command(java, jar)
         self._began = time.monotonic()
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            with open(self.log_path, "wb") as log:
+                self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        except OSError as exc:
+            self.stop()  # removes the fresh state directory
+            raise ServerUnavailable(f"cannot run {java}: {exc}") from exc
         return self
 
     def wait_healthy(self) -> ConductorServer:
         assert self.process is not None, "launch() first"
         while time.monotonic() - self._began < START_TIMEOUT_S:
             if self.process.poll() is not None:
-                raise ServerUnavailable(
-                    f"Conductor {self.flavor.version} exited with {self.process.returncode}; {self._tail()}"
-                )
+                code = self.process.returncode
+                self.stop()  # removes the fresh state directory
+                raise ServerUnavailable(f"Conductor {self.flavor.version} exited with {code}; {self._tail()}")
             if self.healthy():
                 self.startup_seconds = time.monotonic() - self._began
                 return self

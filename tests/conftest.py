@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Dict, Iterator
@@ -45,6 +46,15 @@ REAL_FLAVORS = ("netflix", "oss")
 REUSE_ENV = {"netflix": "SWIFT_CONDUCTOR_NETFLIX_URL", "oss": "SWIFT_CONDUCTOR_OSS_URL"}
 
 
+def _answers_health(api_url: str) -> bool:
+    root = api_url[: -len("/api")] if api_url.endswith("/api") else api_url
+    try:
+        with urllib.request.urlopen(root + "/health", timeout=10) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
 class _RealServers:
     """Starts each real server at most once per session, both launched together on first need."""
 
@@ -61,7 +71,11 @@ class _RealServers:
         for flavor in REAL_FLAVORS:
             given = os.environ.get(REUSE_ENV[flavor])
             if given:
-                self.urls[flavor] = given.rstrip("/")
+                given = given.rstrip("/")
+                if _answers_health(given):
+                    self.urls[flavor] = given
+                else:
+                    self.errors[flavor] = f"{REUSE_ENV[flavor]}={given} does not answer GET /health with 200"
                 continue
             missing = conductor_server.missing_tools(flavor)
             if missing:

@@ -121,17 +121,18 @@ class Api:
         add("GET", "/api/tasks/poll/batch/*", self._batch_poll)
         add("GET", "/api/tasks/poll/*", self._poll)
         add("POST", "/api/tasks", lambda r: (200, TEXT, e.update_task(r.json()).encode()))
+        add("POST", "/api/tasks/update-v2", self._update_v2)
         add("GET", "/api/tasks/queue/sizes", self._queue_sizes)
         add("GET", "/api/tasks/queue/polldata", self._poll_data)
         add("POST", "/api/tasks/*/log", self._add_log)
-        add("GET", "/api/tasks/*/log", lambda r: (200, JSON, e.get_logs(r.params[0])))
+        add("GET", "/api/tasks/*/log", lambda r: (200, JSON, _oldest_first(e.get_logs(r.params[0]))))
         add("GET", "/api/tasks/*", self._get_task)
         add("POST", "/api/metadata/taskdefs", lambda r: _void(e.register_task_defs, r.json()))
         add("PUT", "/api/metadata/taskdefs", lambda r: _void(e.update_task_def, r.json()))
         add("GET", "/api/metadata/taskdefs", lambda r: (200, JSON, e.get_task_defs()))
         add("GET", "/api/metadata/taskdefs/*", lambda r: (200, JSON, e.get_task_def(r.params[0])))
         add("DELETE", "/api/metadata/taskdefs/*", lambda r: _void(e.delete_task_def, r.params[0]))
-        add("POST", "/api/metadata/workflow", lambda r: _void(e.register_workflow_def, r.json()))
+        add("POST", "/api/metadata/workflow", self._register_workflow_def)
         add("PUT", "/api/metadata/workflow", lambda r: (200, JSON, e.upsert_workflow_defs(r.json())))
         add("GET", "/api/metadata/workflow", lambda r: (200, JSON, e.get_workflow_defs()))
         add("GET", "/api/metadata/workflow/*", self._get_workflow_def)
@@ -140,7 +141,7 @@ class Api:
         add("POST", "/api/workflow/*", self._start_by_name)
         add("GET", "/api/workflow/*", self._get_workflow)
         add("DELETE", "/api/workflow/*", lambda r: _void(e.terminate, r.params[0], r.arg("reason")))
-        add("DELETE", "/api/workflow/*/remove", lambda r: _void(e.remove, r.params[0]))
+        add("DELETE", "/api/workflow/*/remove", lambda r: _void(e.remove_finished, r.params[0]))
         add("PUT", "/api/workflow/decide/*", lambda r: _void(e.decide, r.params[0]))
         for routes in self._routes.values():
             routes.sort(key=lambda route: -sum(1 for s in route[1] if s != "*"))
@@ -202,6 +203,15 @@ class Api:
             return _NO_CONTENT
         return 200, JSON, body[1:-1]
 
+    def _update_v2(self, r: Request) -> Response:
+        result = r.json()
+        if isinstance(result, dict):
+            missing = [f for f in _V2_REQUIRED if not isinstance(result.get(f), str) or not result.get(f)]
+            if missing:  # OSS validates this body with @Valid, which its error handler answers with a 500
+                raise errors.server_error(_v2_validation_message(result, missing))
+        body = self.engine.update_task_v2(result)
+        return _NO_CONTENT if body is None else (200, JSON, body)
+
     def _batch_poll(self, r: Request) -> Response:
         count = r.int_arg("count", 1) or 0
         timeout = r.int_arg("timeout", 100) or 0
@@ -228,6 +238,17 @@ class Api:
     def _get_task(self, r: Request) -> Response:
         body = self.engine.get_task(r.params[0])
         return _NO_CONTENT if body is None else (200, JSON, body)
+
+    def _register_workflow_def(self, r: Request) -> Response:
+        body = r.json()
+        try:
+            self.engine.register_workflow_def(body)
+        except ApiError as exc:
+            # OSS 3.32 reads ?overwrite=true (conductor-python sends it) and updates instead; 3.15 ignores it (409).
+            if exc.status != 409 or (r.arg("overwrite") or "").lower() not in _SPRING_TRUE:
+                raise
+            self.engine.upsert_workflow_defs([body])
+        return _EMPTY
 
     def _get_workflow_def(self, r: Request) -> Response:
         version = r.int_arg("version", None, "java.lang.Integer")
@@ -278,6 +299,46 @@ class Api:
     def _get_workflow(self, r: Request) -> Response:
         include = (r.arg("includeTasks") or "true").lower() != "false"
         return 200, JSON, self.engine.get_workflow(r.params[0], include)
+
+
+#: what Spring reads as true in a boolean request parameter
+_SPRING_TRUE = ("true", "on", "yes", "1")
+
+#: update-v2's required fields and their messages, in the order OSS 3.32 lists them
+_V2_REQUIRED = {
+    "workflowInstanceId": "Workflow Id cannot be null or empty",
+    "taskId": "Task ID cannot be null or empty",
+}
+
+
+def _v2_validation_message(result: Dict[str, Any], missing: List[str]) -> str:
+    """Spring's MethodArgumentNotValidException text, as OSS 3.32 returns it for update-v2."""
+    fields = []
+    for name in missing:
+        value = result.get(name)
+        fields.append(
+            f"[Field error in object 'taskResult' on field '{name}': rejected value "
+            f"[{'null' if value is None else value}]; codes [NotEmpty.taskResult.{name},NotEmpty.{name},"
+            "NotEmpty.java.lang.String,NotEmpty]; arguments [org.springframework.context.support."
+            f"DefaultMessageSourceResolvable: codes [taskResult.{name},{name}]; arguments []; default message "
+            f"[{name}]]; default message [{_V2_REQUIRED[name]}]]"
+        )
+    return (
+        "Validation failed for argument [0] in public org.springframework.http.ResponseEntity<com.netflix.conductor."
+        "common.metadata.tasks.Task> com.netflix.conductor.rest.controllers.TaskResource.updateTaskV2(com.netflix."
+        "conductor.common.metadata.tasks.TaskResult)"
+        + (f" with {len(missing)} errors" if len(missing) > 1 else "")
+        + ": "
+        + " ".join(fields)
+        + " "
+    )
+
+
+def _oldest_first(logs: bytes) -> bytes:
+    """Task logs by createdTime, as OSS 3.32 lists them (a result's logs carry the worker's own timestamps)."""
+    entries = json.loads(logs)
+    entries.sort(key=lambda e: e["createdTime"] if isinstance(e.get("createdTime"), (int, float)) else 0)
+    return encode(entries)
 
 
 def _void(call: Callable[..., None], *args: Any) -> Response:

@@ -533,6 +533,33 @@ class Engine:
         with self._lock:
             return encode(list(self._poll_data.get(task_type, {}).values()))
 
+    def update_task_v2(self, result: Any) -> Optional[bytes]:
+        """OSS 3.32's update-v2: report a result, then hand the reporting worker its next task of the same type.
+
+        As there, the next task is polled only after a final status (a result for work already finished counts
+        too), with the result's ``workerId`` and the reported task's own domain, waiting up to 100 ms like the
+        single poll. None (a 204) after IN_PROGRESS, a lease extension, or when no task is ready."""
+        self.update_task(result)
+        if result.get("extendLease") is True:
+            return None
+        with self._lock:
+            task = self._tasks.get(result["taskId"])
+            if task is None or task["status"] not in TERMINAL_TASK:
+                return None
+            task_type, domain = task["taskType"], task.get("domain")
+        worker = result.get("workerId")
+        body = self.poll(task_type, None if worker is None else str(worker), domain, 1, 100)
+        return None if body == b"[]" else body[1:-1]
+
+    def remove_finished(self, workflow_id: str) -> None:
+        """Remove a finished workflow; a running one is refused with 400 and kept, as OSS 3.32 does (Netflix 3.15
+        answers the same 400 but has deleted it: ``remove``)."""
+        with self._lock:
+            status = self._run(workflow_id).doc["status"]
+            if status not in TERMINAL_WORKFLOW:
+                raise errors.bad_request(f"Cannot archive workflow: {workflow_id} with status: {status}")
+        self.remove(workflow_id)
+
     # ------------------------------------------------------------------ background work
     def sweep(self) -> None:
         """Time out IN_PROGRESS tasks past their responseTimeoutSeconds (the real server's sweeper job)."""

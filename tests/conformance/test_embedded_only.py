@@ -19,6 +19,7 @@ import requests
 
 from swift_conductor.devserver import EmbeddedServer
 from swift_conductor.devserver.__main__ import main
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(60)
 T = (5.0, 15.0)
@@ -50,31 +51,43 @@ def _start(api: str, name: str) -> str:
     return requests.post(f"{api}/workflow/{name}", json={}, timeout=T).text
 
 
+def _now_ms() -> int:
+    return int(time.time() * 1000)  # the server runs in this process: one clock
+
+
 def test_long_poll_wakes_as_soon_as_a_task_is_ready(api: str, name: str) -> None:
     _setup(api, name)
-    result: List[float] = []
+    result: List[list] = []
 
     def poll() -> None:
-        t0 = time.monotonic()
-        tasks = requests.get(f"{api}/tasks/poll/batch/{name}", params={"count": 5, "timeout": 5000}, timeout=T).json()
-        result.append(time.monotonic() - t0)
-        assert len(tasks) == 1
+        params = {"count": 5, "timeout": 5000}
+        result.append(requests.get(f"{api}/tasks/poll/batch/{name}", params=params, timeout=T).json())
 
+    sent = _now_ms()
     thread = threading.Thread(target=poll)
     thread.start()
-    time.sleep(0.3)
+    wait_for(lambda: _poll_waiters(api, name), 5, "the poll to wait on the queue")
     _start(api, name)
     thread.join(timeout=10)
-    assert result and result[0] < 1.0  # the real server would wait the full 5 s and return []
+    # The real servers return [] or wait out the full 5 s here; the server's own timestamp shows it handed the
+    # task to the waiting poll before that poll's timeout.
+    [[task]] = result
+    assert task["startTime"] < sent + 5000
+
+
+def _poll_waiters(api: str, name: str) -> bool:
+    """True once a poll has reached the server (its poll data shows a last-poll time)."""
+    data = requests.get(f"{api}/tasks/queue/polldata", params={"taskType": name}, timeout=T).json()
+    return bool(data)
 
 
 def test_batch_poll_returns_ready_tasks_without_waiting(api: str, name: str) -> None:
     _setup(api, name)
     _start(api, name)
-    t0 = time.monotonic()
+    sent = _now_ms()
     tasks = requests.get(f"{api}/tasks/poll/batch/{name}", params={"count": 10, "timeout": 3000}, timeout=T).json()
     assert len(tasks) == 1
-    assert time.monotonic() - t0 < 0.5
+    assert tasks[0]["startTime"] < sent + 3000  # handed out before the poll's timeout: it did not wait for 10
 
 
 def test_long_poll_wakes_for_a_postponed_task(api: str, name: str) -> None:
@@ -91,19 +104,30 @@ def test_long_poll_wakes_for_a_postponed_task(api: str, name: str) -> None:
         },
         timeout=T,
     )
-    t0 = time.monotonic()
+    postponed = requests.get(f"{api}/tasks/{task['taskId']}", timeout=T).json()
+    assert postponed["status"] == "SCHEDULED"
+    sent = _now_ms()
     again = requests.get(f"{api}/tasks/poll/batch/{name}", params={"timeout": 5000}, timeout=T).json()
     assert [t["taskId"] for t in again] == [task["taskId"]]
-    assert 0.8 < time.monotonic() - t0 < 2.0
+    # redelivered no sooner than the callback, and to the poll that was waiting (before its timeout)
+    assert again[0]["updateTime"] - postponed["updateTime"] >= 1000
+    assert again[0]["updateTime"] < sent + 5000
 
 
 def test_response_timeout_without_decide(api: str, name: str) -> None:
     _setup(api, name, responseTimeoutSeconds=1)
     workflow_id = _start(api, name)
     requests.get(f"{api}/tasks/poll/{name}", timeout=T)
-    time.sleep(1.6)  # the sweeper runs every 200 ms; the real server's may take a minute
+
+    def timed_out() -> bool:  # no decide call: the sweeper (every 200 ms) finds it
+        doc = requests.get(f"{api}/workflow/{workflow_id}", params={"includeTasks": "false"}, timeout=T).json()
+        return bool(doc["status"] == "TIMED_OUT")
+
+    wait_for(timed_out, 10, "the sweeper to time the task out")
     doc = requests.get(f"{api}/workflow/{workflow_id}", timeout=T).json()
-    assert doc["status"] == "TIMED_OUT"
+    task = doc["tasks"][0]
+    assert task["status"] == "TIMED_OUT"
+    assert task["endTime"] - task["updateTime"] >= 1000  # not before its response timeout
 
 
 def test_swift_dialect_paths(api: str, name: str) -> None:
@@ -206,11 +230,10 @@ def test_embedded_server_lifecycle() -> None:
 
         thread = threading.Thread(target=poll)
         thread.start()
-        time.sleep(0.2)
-        t0 = time.monotonic()
-    thread.join(timeout=10)
-    assert time.monotonic() - t0 < 3
-    assert result
+        wait_for(lambda: _poll_waiters(server.api_url, "x"), 5, "the poll to wait on the queue")
+    # the poll asked for 5 s; the stop answers it well before that
+    wait_for(lambda: not thread.is_alive(), 4, "the stop to release the waiting poll")
+    assert result == [200]
     with pytest.raises(requests.ConnectionError):
         requests.get(server.url + "/health", timeout=2)
     server.stop()  # stopping twice is harmless
