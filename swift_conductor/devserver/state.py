@@ -15,12 +15,12 @@ import uuid
 from typing import Any, Dict, Iterable, List, Optional
 
 from . import errors
+from .clock import Clock
 from .expressions import Resolver
 from .metadata import (
     check,
     normalize_task_def,
     normalize_workflow_def,
-    now_ms,
     require_list,
     task_def_defaults,
 )
@@ -137,8 +137,10 @@ class _TaskView(Dict[str, Any]):
 class Engine:
     """All server state. Thread-safe; long polls wait on per-queue Conditions sharing the one lock."""
 
-    def __init__(self) -> None:
+    def __init__(self, time_control: bool = False) -> None:
         self._lock = threading.Lock()
+        #: All engine time; ``advance`` moves it when time control is on.
+        self.clock = Clock(time_control)
         self._task_defs: Dict[str, Json] = {}
         self._workflow_defs: Dict[str, Dict[int, Json]] = {}
         self._workflows: Dict[str, WorkflowRun] = {}
@@ -157,7 +159,7 @@ class Engine:
             normalize_task_def(raw, f"registerTaskDef.taskDefinitions[{i}]", problems) for i, raw in enumerate(items)
         ]
         check(problems)
-        now = now_ms()
+        now = self.clock.now_ms()
         with self._lock:
             for td in defs:
                 td.setdefault("createTime", now)
@@ -173,7 +175,7 @@ class Engine:
             if old is None:
                 raise errors.not_found(f"No such task by name {td['name']}")
             td.pop("createTime", None)
-            td["updateTime"] = now_ms()
+            td["updateTime"] = self.clock.now_ms()
             td.setdefault("updatedBy", "")
             self._task_defs[td["name"]] = td
 
@@ -202,7 +204,7 @@ class Engine:
             versions = self._workflow_defs.setdefault(wd["name"], {})
             if wd["version"] in versions:
                 raise errors.conflict(f"Workflow with {wd['name']}.{wd['version']} already exists!")
-            wd.setdefault("createTime", now_ms())
+            wd.setdefault("createTime", self.clock.now_ms())
             versions[wd["version"]] = wd
 
     def upsert_workflow_defs(self, body: Any) -> bytes:
@@ -213,7 +215,7 @@ class Engine:
             for i, raw in enumerate(items)
         ]
         check(problems)
-        now = now_ms()
+        now = self.clock.now_ms()
         with self._lock:
             for wd in defs:
                 versions = self._workflow_defs.setdefault(wd["name"], {})
@@ -274,7 +276,7 @@ class Engine:
             raise errors.server_error("JSON parse error: taskToDomain must be an object")
         with self._lock:
             wd = self._find_workflow_def(name, version)
-            now = now_ms()
+            now = self.clock.now_ms()
             workflow_id = str(uuid.uuid4())
             doc: Json = {
                 "ownerApp": "",
@@ -348,7 +350,7 @@ class Engine:
                 run.doc["status"] = "TERMINATED"
                 run.doc["reasonForIncompletion"] = reason
                 return
-            self._finish(run, "TERMINATED", reason, now_ms())
+            self._finish(run, "TERMINATED", reason, self.clock.now_ms())
 
     def remove_quietly(self, run: WorkflowRun) -> None:
         for task in run.doc["tasks"]:
@@ -386,7 +388,7 @@ class Engine:
         name = task_type if domain is None else f"{domain}:{task_type}"
         with self._lock:
             queue = self._queue(name)
-            now_wall = now_ms()
+            now_wall = self.clock.now_ms()
             entry: Json = {"queueName": task_type}
             if domain is not None:
                 entry["domain"] = domain
@@ -396,25 +398,25 @@ class Engine:
             self._poll_data.setdefault(task_type, {})[domain] = entry
             if count <= 0:
                 return b"[]"
-            now = time.monotonic()
-            deadline = now + max(timeout_ms, 0) / 1000.0
-            queue.promote(now)
+            # The poll's own wait is real time (it is an HTTP request); due times are on the engine clock.
+            deadline = time.monotonic() + max(timeout_ms, 0) / 1000.0
+            clock = self.clock
+            queue.promote(clock.monotonic())
             while not queue.ready and not self._closed:
-                wait = deadline - now
+                wait = deadline - time.monotonic()
                 if wait <= 0:
                     break
                 due = queue.next_due()
                 if due is not None:
-                    wait = min(wait, max(due - now, 0.0))
+                    wait = min(wait, max(due - clock.monotonic(), 0.0))
                 queue.waiters += 1
                 try:
                     queue.cond.wait(wait)
                 finally:
                     queue.waiters -= 1
-                now = time.monotonic()
-                queue.promote(now)
+                queue.promote(clock.monotonic())
             polled: List[Json] = []
-            now_wall = now_ms()
+            now_wall = self.clock.now_ms()
             while queue.ready and len(polled) < count:
                 task = self._tasks.get(queue.pop())
                 if task is None or task["status"] != "SCHEDULED":
@@ -478,7 +480,7 @@ class Engine:
                 self._add_logs(task_id, logs)
             if run.doc["status"] in TERMINAL_WORKFLOW or task["status"] in TERMINAL_TASK:
                 return task_id  # the real server ignores updates to finished work and says 200
-            now = now_ms()
+            now = self.clock.now_ms()
             if result.get("extendLease") is True:
                 task["updateTime"] = now
                 return task_id
@@ -511,14 +513,18 @@ class Engine:
 
     def add_log(self, task_id: str, message: str) -> None:
         with self._lock:
-            self._add_logs(task_id, [{"log": message, "taskId": task_id, "createdTime": now_ms()}])
+            self._add_logs(task_id, [{"log": message, "taskId": task_id, "createdTime": self.clock.now_ms()}])
 
     def _add_logs(self, task_id: str, logs: Iterable[Any]) -> None:
         kept = self._logs.setdefault(task_id, [])
         for item in logs:
             if isinstance(item, dict) and item.get("log") is not None:
                 kept.append(
-                    {"log": str(item["log"]), "taskId": task_id, "createdTime": item.get("createdTime") or now_ms()}
+                    {
+                        "log": str(item["log"]),
+                        "taskId": task_id,
+                        "createdTime": item.get("createdTime") or self.clock.now_ms(),
+                    }
                 )
 
     def get_logs(self, task_id: str) -> bytes:
@@ -537,18 +543,40 @@ class Engine:
     def sweep(self) -> None:
         """Time out IN_PROGRESS tasks past their responseTimeoutSeconds (the real server's sweeper job)."""
         with self._lock:
-            if not self._in_progress:
-                return
-            now = now_ms()
-            for task_id in list(self._in_progress):
-                task = self._tasks.get(task_id)
-                if task is None or task["status"] != "IN_PROGRESS":
-                    self._in_progress.pop(task_id, None)
-                elif self._expired(task, now):
-                    run = self._workflows.get(task["workflowInstanceId"])
-                    self._time_out(task, now)
-                    if run is not None:
-                        self._decide(run)
+            self._sweep()
+
+    def advance(self, seconds: float) -> int:
+        """Move the engine clock forward (time control only) and make due at once whatever became due:
+        postponed queue entries (retry delays, callbacks) wake their long polls, response timeouts fire.
+        Returns the new time in epoch ms."""
+        with self._lock:
+            self.clock.advance(seconds)
+            now = self.clock.monotonic()
+            for queue in self._queues.values():
+                if queue.delayed:
+                    queue.promote(now)
+                    if queue.ready and queue.waiters:
+                        queue.cond.notify_all()
+            self._sweep()
+            return self.clock.now_ms()
+
+    def clock_state(self) -> bytes:
+        with self._lock:
+            return encode({"now": self.clock.now_ms(), "offsetMs": self.clock.offset_ms})
+
+    def _sweep(self) -> None:
+        if not self._in_progress:
+            return
+        now = self.clock.now_ms()
+        for task_id in list(self._in_progress):
+            task = self._tasks.get(task_id)
+            if task is None or task["status"] != "IN_PROGRESS":
+                self._in_progress.pop(task_id, None)
+            elif self._expired(task, now):
+                run = self._workflows.get(task["workflowInstanceId"])
+                self._time_out(task, now)
+                if run is not None:
+                    self._decide(run)
 
     def open(self) -> None:
         """Accept long polls again (after a ``close()``, when a stopped server starts again)."""
@@ -566,7 +594,7 @@ class Engine:
     def _queue(self, name: str) -> TaskQueue:
         queue = self._queues.get(name)
         if queue is None:
-            queue = self._queues[name] = TaskQueue(name, self._lock)
+            queue = self._queues[name] = TaskQueue(name, self._lock, self.clock)
         return queue
 
     @staticmethod
@@ -635,7 +663,7 @@ class Engine:
         if not domains:
             return None
         polls = self._poll_data.get(task_type, {})
-        recent = now_ms() - ACTIVE_WORKER_MS
+        recent = self.clock.now_ms() - ACTIVE_WORKER_MS
         chosen = next(
             (d for d in domains if d != "NO_DOMAIN" and polls.get(d, {}).get("lastPollTime", 0) >= recent),
             domains[-1],
@@ -665,7 +693,7 @@ class Engine:
     def _check_timeouts(self, run: WorkflowRun) -> None:
         if run.doc["status"] != "RUNNING":
             return
-        now = now_ms()
+        now = self.clock.now_ms()
         expired = False
         for task in run.doc["tasks"]:
             if task["status"] == "IN_PROGRESS" and self._expired(task, now):
@@ -679,7 +707,7 @@ class Engine:
         doc = run.doc
         if doc["status"] != "RUNNING":
             return
-        now = now_ms()
+        now = self.clock.now_ms()
         doc["updateTime"] = now
         task = doc["tasks"][-1]
         status = task["status"]
