@@ -1,6 +1,6 @@
-"""The engine: definitions, workflow runs, tasks, queues and the decider, all behind one lock.
+"""The engine: definitions, workflow runs, tasks, queues and long polls, all behind one lock.
 
-Workflows are linear sequences of worker tasks (SIMPLE/CUSTOM). Every public method takes the lock,
+The decider (decider.py, mixed in) schedules over each workflow's task graph. Every public method takes the lock,
 changes state, and (where it returns a document) encodes JSON while still holding it, so that no
 response can observe a half-applied change and no copies are needed.
 """
@@ -12,10 +12,11 @@ import logging
 import threading
 import time
 import uuid
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from . import errors
 from .clock import Clock
+from .decider import Decider, WorkflowRun
 from .expressions import Resolver
 from .metadata import (
     check,
@@ -69,72 +70,7 @@ def encode(obj: Any) -> bytes:
     return _ENCODER.encode(obj).encode("utf-8")
 
 
-class WorkflowRun:
-    """A running or finished workflow: its wire document plus indexes the decider needs."""
-
-    __slots__ = ("definition", "doc", "latest", "positions")
-
-    def __init__(self, doc: Json, definition: Json) -> None:
-        self.doc = doc
-        self.definition = definition
-        self.latest: Dict[str, Json] = {}  # taskReferenceName -> newest task with that ref
-        self.positions = {wt["taskReferenceName"]: i for i, wt in enumerate(definition["tasks"])}
-
-    def lookup(self, root: str) -> Any:
-        """Roots for ``${...}``: ``workflow`` or a task reference name."""
-        if root == "workflow":
-            return _WorkflowView(self.doc)
-        task = self.latest.get(root)
-        return None if task is None else _TaskView(task)
-
-
-class _WorkflowView(Dict[str, Any]):
-    """``${workflow.x}`` names, computed on access so no context document is built per resolution."""
-
-    _FIELDS = {
-        "input": "input",
-        "output": "output",
-        "status": "status",
-        "workflowId": "workflowId",
-        "workflowType": "workflowName",
-        "version": "workflowVersion",
-        "correlationId": "correlationId",
-        "reasonForIncompletion": "reasonForIncompletion",
-        "variables": "variables",
-        "taskToDomain": "taskToDomain",
-        "priority": "priority",
-        "createTime": "createTime",
-        "startTime": "startTime",
-        "updateTime": "updateTime",
-        "endTime": "endTime",
-    }
-
-    def __init__(self, doc: Json) -> None:
-        super().__init__()
-        self._doc = doc
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        # A fixed set of names: exposing "tasks" would let a task's input contain itself (a JSON cycle).
-        if key == "schemaVersion":
-            return 2
-        field = self._FIELDS.get(key)
-        return default if field is None else self._doc.get(field, default)
-
-
-class _TaskView(Dict[str, Any]):
-    """``${ref.x}``: ``input``/``output`` map to inputData/outputData, other names to the task's fields."""
-
-    _ALIASES = {"input": "inputData", "output": "outputData"}
-
-    def __init__(self, task: Json) -> None:
-        super().__init__()
-        self._task = task
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        return self._task.get(self._ALIASES.get(key, key), default)
-
-
-class Engine:
+class Engine(Decider):
     """All server state. Thread-safe; long polls wait on per-queue Conditions sharing the one lock."""
 
     def __init__(self, time_control: bool = False) -> None:
@@ -149,6 +85,7 @@ class Engine:
         self._queues: Dict[str, TaskQueue] = {}
         self._poll_data: Dict[str, Dict[Optional[str], Json]] = {}
         self._in_progress: Dict[str, None] = {}  # task ids whose response timeout is being watched
+        self._timers: List[Tuple[float, str]] = []  # (due on the clock's monotonic scale, WAIT task id)
         self._closed = False
 
     # ------------------------------------------------------------------ task definitions
@@ -276,39 +213,55 @@ class Engine:
             raise errors.server_error("JSON parse error: taskToDomain must be an object")
         with self._lock:
             wd = self._find_workflow_def(name, version)
-            now = self.clock.now_ms()
-            workflow_id = str(uuid.uuid4())
-            doc: Json = {
-                "ownerApp": "",
-                "createTime": now,
-                "updateTime": now,
-                "status": "RUNNING",
-                "endTime": 0,
-                "workflowId": workflow_id,
-                "input": workflow_input,
-                "output": {},
-                "taskToDomain": dict(task_to_domain or {}),
-                "failedReferenceTaskNames": [],
-                "failedTaskNames": [],
-                "workflowDefinition": self._runtime_definition(wd),
-                "priority": priority if isinstance(priority, int) else 0,
-                "variables": {},
-                "lastRetriedTime": 0,
-                "workflowName": wd["name"],
-                "startTime": now,
-                "workflowVersion": wd["version"],
-                "tasks": [],
-            }
-            if correlation_id is not None:
-                doc["correlationId"] = correlation_id
-            run = WorkflowRun(doc, doc["workflowDefinition"])
-            self._workflows[workflow_id] = run
-            try:
-                self._schedule(run, 0, now)
-            except Exception:
-                self.remove_quietly(run)  # a start that failed leaves nothing behind
-                raise
-            return workflow_id
+            run = self._create_run(wd, workflow_input, correlation_id, task_to_domain, priority)
+            return str(run.doc["workflowId"])
+
+    def _create_run(
+        self,
+        wd: Json,
+        workflow_input: Json,
+        correlation_id: Optional[str],
+        task_to_domain: Any,
+        priority: Any,
+        parent: Optional[Json] = None,
+    ) -> WorkflowRun:
+        now = self.clock.now_ms()
+        workflow_id = str(uuid.uuid4())
+        doc: Json = {
+            "ownerApp": "",
+            "createTime": now,
+            "updateTime": now,
+            "status": "RUNNING",
+            "endTime": 0,
+            "workflowId": workflow_id,
+            "input": workflow_input,
+            "output": {},
+            "taskToDomain": dict(task_to_domain or {}),
+            "failedReferenceTaskNames": [],
+            "failedTaskNames": [],
+            "workflowDefinition": self._runtime_definition(wd),
+            "priority": priority if isinstance(priority, int) else 0,
+            "variables": dict(wd.get("variables") or {}),
+            "lastRetriedTime": 0,
+            "workflowName": wd["name"],
+            "startTime": now,
+            "workflowVersion": wd["version"],
+            "tasks": [],
+        }
+        if correlation_id is not None:
+            doc["correlationId"] = correlation_id
+        if parent is not None:
+            doc["parentWorkflowId"] = parent["workflowId"]
+            doc["parentWorkflowTaskId"] = parent["taskId"]
+        run = WorkflowRun(doc, doc["workflowDefinition"])
+        self._workflows[workflow_id] = run
+        try:
+            self._schedule(run, run.definition["tasks"][0], now)
+            self._decide(run)
+        except Exception:
+            self.remove_quietly(run)  # a start that failed leaves nothing behind
+            raise
+        return run
 
     def _runtime_definition(self, wd: Json) -> Json:
         """The definition copy a run keeps, each task carrying its (possibly ad-hoc) task definition."""
@@ -316,7 +269,7 @@ class Engine:
         tasks = []
         for wt in wd["tasks"]:
             wt = dict(wt)
-            if "taskDefinition" not in wt:
+            if "taskDefinition" not in wt and wt.get("type") in ("SIMPLE", "CUSTOM"):
                 wt["taskDefinition"] = self._task_defs.get(wt["name"]) or task_def_defaults(wt["name"])
             tasks.append(wt)
         runtime["tasks"] = tasks
@@ -565,6 +518,8 @@ class Engine:
             return encode({"now": self.clock.now_ms(), "offsetMs": self.clock.offset_ms})
 
     def _sweep(self) -> None:
+        if self._timers:
+            self._fire_timers()
         if not self._in_progress:
             return
         now = self.clock.now_ms()
@@ -608,52 +563,6 @@ class Engine:
             queue.remove(task["taskId"])
         self._in_progress.pop(task["taskId"], None)
 
-    def _schedule(self, run: WorkflowRun, position: int, now: int) -> None:
-        doc = run.doc
-        wt = run.definition["tasks"][position]
-        td = wt["taskDefinition"]
-        task_type = wt["name"]
-        to_domain = doc["taskToDomain"]
-        domain = self._active_domain(task_type, to_domain.get(task_type) or to_domain.get("*"))
-        task: Json = {
-            "taskType": task_type,
-            "status": "SCHEDULED",
-            "inputData": Resolver(run.lookup).resolve(wt["inputParameters"]),
-            "referenceTaskName": wt["taskReferenceName"],
-            "retryCount": 0,
-            "seq": len(doc["tasks"]) + 1,
-            "pollCount": 0,
-            "taskDefName": task_type,
-            "scheduledTime": now,
-            "startTime": 0,
-            "endTime": 0,
-            "updateTime": 0,
-            "startDelayInSeconds": 0,
-            "retried": False,
-            "executed": False,
-            "callbackFromWorker": True,
-            "responseTimeoutSeconds": td["responseTimeoutSeconds"],
-            "workflowInstanceId": doc["workflowId"],
-            "workflowType": doc["workflowName"],
-            "taskId": str(uuid.uuid4()),
-            "callbackAfterSeconds": 0,
-            "outputData": {},
-            "workflowTask": wt,
-            "rateLimitPerFrequency": td.get("rateLimitPerFrequency", 0),
-            "rateLimitFrequencyInSeconds": td.get("rateLimitFrequencyInSeconds", 1),
-            "workflowPriority": doc["priority"],
-            "iteration": 0,
-            "subworkflowChanged": False,
-            "taskDefinition": td,
-            "queueWaitTime": 0,
-            "loopOverTask": False,
-        }
-        if "correlationId" in doc:
-            task["correlationId"] = doc["correlationId"]
-        if domain:
-            task["domain"] = domain
-        self._add_task(run, task, 0)
-
     def _active_domain(self, task_type: str, spec: Any) -> Optional[str]:
         """A ``"d1,d2"`` fallback list picks the first domain a worker polled in the last 10 s (as the real
         server's activeWorkerLastPollTimeout), else the last one; ``NO_DOMAIN`` stands for no domain."""
@@ -669,12 +578,6 @@ class Engine:
             domains[-1],
         )
         return None if chosen == "NO_DOMAIN" else chosen
-
-    def _add_task(self, run: WorkflowRun, task: Json, delay_seconds: float) -> None:
-        run.doc["tasks"].append(task)
-        run.latest[task["referenceTaskName"]] = task
-        self._tasks[task["taskId"]] = task
-        self._queue(self._queue_name(task)).push(task["taskId"], delay_seconds)
 
     def _expired(self, task: Json, now: int) -> bool:
         timeout = task.get("responseTimeoutSeconds") or 0
@@ -701,44 +604,6 @@ class Engine:
                 expired = True
         if expired:
             self._decide(run)
-
-    def _decide(self, run: WorkflowRun) -> None:
-        """Advance a linear workflow after its newest task changed state."""
-        doc = run.doc
-        if doc["status"] != "RUNNING":
-            return
-        now = self.clock.now_ms()
-        doc["updateTime"] = now
-        task = doc["tasks"][-1]
-        status = task["status"]
-        if status in ("SCHEDULED", "IN_PROGRESS"):
-            return
-        if status in ("COMPLETED", "COMPLETED_WITH_ERRORS"):
-            task["executed"] = True
-            position = run.positions[task["referenceTaskName"]] + 1
-            if position < len(run.definition["tasks"]):
-                self._schedule(run, position, now)
-            else:
-                self._finish(run, "COMPLETED", None, now)
-            return
-        td = task["taskDefinition"]
-        if status in ("FAILED", "TIMED_OUT") and task["retryCount"] < td["retryCount"]:
-            self._retry(run, task, td, now)
-            return
-        if task["workflowTask"].get("optional"):
-            task["status"] = "COMPLETED_WITH_ERRORS"
-            self._decide(run)
-            return
-        final = "TIMED_OUT" if status == "TIMED_OUT" else "FAILED"
-        if task["referenceTaskName"] not in doc["failedReferenceTaskNames"]:
-            doc["failedReferenceTaskNames"].append(task["referenceTaskName"])
-            doc["failedTaskNames"].append(task["taskDefName"])
-        reason = task.get("reasonForIncompletion")
-        message = (
-            f"Task {task['taskId']} failed with status: {final} and reason: "
-            f"'{reason if reason is not None else 'null'}'"
-        )
-        self._finish(run, final, message, now)
 
     def _retry(self, run: WorkflowRun, task: Json, td: Json, now: int) -> None:
         delay = td.get("retryDelaySeconds", 0)
@@ -769,20 +634,31 @@ class Engine:
         )
         self._add_task(run, retry, delay)
 
-    def _finish(self, run: WorkflowRun, status: str, reason: Optional[str], now: int) -> None:
+    def _finish(
+        self, run: WorkflowRun, status: str, reason: Optional[str], now: int, output: Optional[Json] = None
+    ) -> None:
         doc = run.doc
+        children: List[str] = []
         for task in doc["tasks"]:
             if task["status"] not in TERMINAL_TASK:
                 task["status"] = "CANCELED"
                 task["endTime"] = now
                 self._unqueue(task)
+                if task.get("subWorkflowId"):
+                    children.append(task["subWorkflowId"])
         doc["status"] = status
         if reason is not None:
             doc["reasonForIncompletion"] = reason
-        doc["output"] = self._workflow_output(run)
+        doc["output"] = self._workflow_output(run) if output is None else output
         doc["endTime"] = now
         doc["updateTime"] = now
         logger.debug("workflow %s %s", doc["workflowId"], status)
+        for child_id in children:  # a finished parent takes its running sub-workflows with it
+            child = self._workflows.get(child_id)
+            if child is not None and child.doc["status"] == "RUNNING":
+                self._finish(child, "TERMINATED", f"Parent workflow {doc['workflowId']} ended: {status}", now)
+        if "parentWorkflowTaskId" in doc:
+            self._child_finished(run)
 
     def _workflow_output(self, run: WorkflowRun) -> Json:
         params = run.definition.get("outputParameters")
@@ -790,4 +666,14 @@ class Engine:
             out = Resolver(run.lookup).resolve(params)
             return out if isinstance(out, dict) else {}
         tasks = run.doc["tasks"]
+        if run.doc["status"] != "COMPLETED":
+            return {}  # both real servers leave a failed workflow without outputParameters with no output
         return dict(tasks[-1]["outputData"]) if tasks else {}
+
+    def _add_task(self, run: WorkflowRun, task: Json, delay_seconds: float) -> None:
+        """Add a worker task (a retry) to the run and its queue."""
+        run.doc["tasks"].append(task)
+        run.latest[task["referenceTaskName"]] = task
+        run.latest[task["workflowTask"]["taskReferenceName"]] = task
+        self._tasks[task["taskId"]] = task
+        self._queue(self._queue_name(task)).push(task["taskId"], delay_seconds)
