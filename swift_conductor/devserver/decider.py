@@ -406,7 +406,7 @@ class Decider:
                 self._finish(run, status, reason, now, output=output)
             else:
                 outcome = st.inline(data) if kind == "INLINE" else st.jq_transform(data)
-                self._end(task, "FAILED" if outcome.failed else "COMPLETED", now, outcome.output, outcome.reason)
+                self._end(task, outcome.status, now, outcome.output, outcome.reason)
         except ScriptError as exc:
             self._end(task, "FAILED", now, reason=str(exc))
         except MissingExtra as exc:

@@ -35,6 +35,13 @@ class Outcome:
 
     output: Json
     reason: Optional[str] = None
+    terminal: bool = False  # FAILED_WITH_TERMINAL_ERROR rather than FAILED
+
+    @property
+    def status(self) -> str:
+        if self.reason is None:
+            return "COMPLETED"
+        return "FAILED_WITH_TERMINAL_ERROR" if self.terminal else "FAILED"
 
     @property
     def failed(self) -> bool:
@@ -81,8 +88,9 @@ def inline(inputs: Json) -> Outcome:
     if evaluator in JS_EVALUATORS:
         try:
             return Outcome({"result": evaluate_js(expression, inputs)})
-        except ScriptError as exc:
-            return Outcome({"error": str(exc)}, str(exc))
+        except ScriptError as exc:  # as OSS: a terminal failure, the script's error in the output
+            message = f"Error evaluating the script `{exc}`"
+            return Outcome({"error": message}, message, terminal=True)
     if evaluator == "value-param":
         return Outcome({"result": inputs.get(expression)})
     return Outcome({}, f"Evaluator of type {evaluator} not found.")

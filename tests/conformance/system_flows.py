@@ -102,7 +102,9 @@ def by_ref(doc: Json) -> Dict[str, Json]:
     return {t["referenceTaskName"]: t for t in doc["tasks"]}
 
 
-def update_system_task(conductor: Harness, task: Json, status: str = "COMPLETED", output: Optional[Json] = None) -> None:
+def update_system_task(
+    conductor: Harness, task: Json, status: str = "COMPLETED", output: Optional[Json] = None
+) -> None:
     """Complete a WAIT or HUMAN task through the task update API, as a person or another system would."""
     conductor.tasks.update_task(
         TaskResult(
