@@ -304,8 +304,8 @@ class Decider:
             td = wt.get("taskDefinition") if kind != "DYNAMIC" else None
             if td is None:
                 td = self._task_defs.get(task_type) or task_def_defaults(task_type)
-        elif kind == "FORK_JOIN":
-            task_type = "FORK"
+        elif kind in ("FORK_JOIN", "FORK_JOIN_DYNAMIC"):
+            task_type = "FORK"  # both real servers list either fork as "FORK"
         task: Json = {
             "taskType": task_type,
             "status": "SCHEDULED",
