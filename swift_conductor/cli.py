@@ -1,6 +1,6 @@
 """``swift-conductor``: the command line.
 
-swift-conductor devserver [--port 8080] [--host 127.0.0.1]   run the embedded server
+swift-conductor devserver [--port 8080] [--host 127.0.0.1] [--time-control]   run the embedded server
 swift-conductor run MODULE [MODULE ...] [--server URL]       run every @worker_task in those modules
 """
 

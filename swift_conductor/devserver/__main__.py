@@ -21,6 +21,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=8080, help="port to listen on (0 picks a free one; default 8080)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument(
+        "--time-control",
+        action="store_true",
+        help="let tests move the server clock (POST /api/test/clock/advance?seconds=N); off by default",
+    )
+    parser.add_argument(
         "--log-level",
         default="WARNING",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
@@ -48,7 +53,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    server = EmbeddedServer(port=args.port, host=args.host)
+    server = EmbeddedServer(port=args.port, host=args.host, time_control=args.time_control)
     try:
         try:
             server.start()

@@ -11,9 +11,12 @@ from typing import Any, Dict, List
 
 from .errors import ApiError, server_error, validation, violation
 from .expressions import referenced_roots
+from .graph import walk
+from .scripting import EXTRA_HINT, has_javascript, has_jq
+from .system_tasks import JS_EVALUATORS, SUPPORTED_TYPES
 
 #: Task types the embedded engine can run; anything else is rejected at registration.
-SUPPORTED_TASK_TYPES = frozenset({"SIMPLE", "CUSTOM"})
+SUPPORTED_TASK_TYPES = SUPPORTED_TYPES
 RETRY_LOGICS = ("FIXED", "EXPONENTIAL_BACKOFF", "LINEAR_BACKOFF")
 TIMEOUT_POLICIES = ("RETRY", "TIME_OUT_WF", "ALERT_ONLY")
 
@@ -166,6 +169,19 @@ def _normalize_workflow_task(raw: Any) -> Dict[str, Any]:
     wt.update({k: v for k, v in raw.items() if v is not None})
     if not isinstance(wt["inputParameters"], dict):
         raise server_error("JSON parse error: Cannot deserialize value of type `java.util.Map` for inputParameters")
+    for key in ("loopOver", "defaultCase"):
+        if isinstance(wt.get(key), list):
+            wt[key] = [_normalize_workflow_task(t) for t in wt[key]]
+    if isinstance(wt.get("decisionCases"), dict):
+        wt["decisionCases"] = {
+            k: [_normalize_workflow_task(t) for t in v] if isinstance(v, list) else v
+            for k, v in wt["decisionCases"].items()
+        }
+    if isinstance(wt.get("forkTasks"), list):
+        wt["forkTasks"] = [
+            [_normalize_workflow_task(t) for t in branch] if isinstance(branch, list) else branch
+            for branch in wt["forkTasks"]
+        ]
     if "taskDefinition" in wt:  # an inline task definition gets the same defaults and checks as a registered one
         problems: List[Dict[str, Any]] = []
         wt["taskDefinition"] = normalize_task_def(wt["taskDefinition"], "taskDefinition", problems)
@@ -210,14 +226,17 @@ def normalize_workflow_def(raw: Any, path: str, errors: List[Dict[str, Any]]) ->
     if not wd["tasks"]:
         errors.append(violation(f"{path}.tasks", "WorkflowTask list cannot be empty"))
     refs: List[str] = []
-    for i, wt in enumerate(wd["tasks"]):
+    everything = list(walk(wd["tasks"]))
+    top = {id(wt): i for i, wt in enumerate(wd["tasks"])}
+    for wt in everything:
+        where = f"{path}.tasks[{top[id(wt)]}]" if id(wt) in top else f"{path}.tasks"
         ref = wt.get("taskReferenceName")
         if not isinstance(wt.get("name"), str) or not wt.get("name"):
-            errors.append(violation(f"{path}.tasks[{i}].name", "WorkflowTask name cannot be empty or null"))
+            errors.append(violation(f"{where}.name", "WorkflowTask name cannot be empty or null"))
         if not isinstance(ref, str) or not ref:
             errors.append(
                 violation(
-                    f"{path}.tasks[{i}].taskReferenceName",
+                    f"{where}.taskReferenceName",
                     "WorkflowTask taskReferenceName name cannot be empty or null",
                 )
             )
@@ -233,17 +252,24 @@ def normalize_workflow_def(raw: Any, path: str, errors: List[Dict[str, Any]]) ->
         if wt["type"] not in SUPPORTED_TASK_TYPES:
             errors.append(
                 violation(
-                    f"{path}.tasks[{i}].type",
+                    f"{where}.type",
                     f"task type {wt['type']} (taskReferenceName: {ref}) is not supported by the embedded server; "
                     f"supported: {', '.join(sorted(SUPPORTED_TASK_TYPES))}",
                     wt["type"],
                 )
             )
+        else:
+            problem = _task_problem(wt)
+            if problem:
+                errors.append(violation(f"{where}", f"{problem} (taskReferenceName: {ref})"))
     known = set(refs) | {"workflow", "CPEWF_TASK_ID"}
-    for wt in wd["tasks"]:
-        for root, expr in referenced_roots(wt["inputParameters"]).items():
+    for wt in everything:
+        params = wt.get("inputParameters")
+        if not isinstance(params, dict):
+            continue
+        for root, expr in referenced_roots(params).items():
             if root not in known:
-                key = next((k for k, v in wt["inputParameters"].items() if expr in str(v)), "")
+                key = next((k for k, v in params.items() if expr in str(v)), "")
                 errors.append(
                     violation(
                         path,
@@ -252,6 +278,42 @@ def normalize_workflow_def(raw: Any, path: str, errors: List[Dict[str, Any]]) ->
                     )
                 )
     return wd
+
+
+def _needs(wt: Dict[str, Any]) -> str:
+    """Which optional engine a workflow task needs: "js", "jq" or ""."""
+    kind = wt["type"]
+    params = wt.get("inputParameters") or {}
+    if kind == "INLINE" and params.get("evaluatorType") in JS_EVALUATORS:
+        return "js"
+    if kind == "SWITCH" and wt.get("evaluatorType") in JS_EVALUATORS:
+        return "js"
+    if (kind == "DECISION" and wt.get("caseExpression")) or kind == "DO_WHILE":
+        return "js"
+    if kind == "JSON_JQ_TRANSFORM":
+        return "jq"
+    return ""
+
+
+def _task_problem(wt: Dict[str, Any]) -> str:
+    """A definition the engine cannot run: a missing required field, or an engine that is not installed."""
+    kind = wt["type"]
+    if kind == "SWITCH" and not wt.get("expression"):
+        return "SWITCH needs an 'expression' (and 'evaluatorType': value-param or javascript)"
+    if kind == "DECISION" and not (wt.get("caseValueParam") or wt.get("caseExpression")):
+        return "DECISION needs 'caseValueParam' or 'caseExpression'"
+    if kind == "FORK_JOIN" and not wt.get("forkTasks"):
+        return "FORK_JOIN needs a non-empty 'forkTasks' list of branches"
+    if kind == "DO_WHILE" and not wt.get("loopCondition"):
+        return "DO_WHILE needs a 'loopCondition'"
+    if kind == "SUB_WORKFLOW" and not isinstance(wt.get("subWorkflowParam"), dict):
+        return "SUB_WORKFLOW needs 'subWorkflowParam' with a 'name' (and 'version') or a 'workflowDefinition'"
+    need = _needs(wt)
+    if need == "js" and not has_javascript():
+        return f"task type {kind} evaluates JavaScript, which needs the optional JavaScript engine: {EXTRA_HINT}"
+    if need == "jq" and not has_jq():
+        return f"task type {kind} runs jq, which needs the optional jq package: {EXTRA_HINT}"
+    return ""
 
 
 def check(errors: List[Dict[str, Any]]) -> None:

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import heapq
 import threading
-import time
 from typing import Dict, List, Optional, Tuple
+
+from .clock import Clock
 
 
 class TaskQueue:
     """One queue (``taskType`` or ``domain:taskType``)."""
 
-    __slots__ = ("cond", "delayed", "heap", "name", "ready", "waiters")
+    __slots__ = ("clock", "cond", "delayed", "heap", "name", "ready", "waiters")
 
-    def __init__(self, name: str, lock: threading.Lock) -> None:
+    def __init__(self, name: str, lock: threading.Lock, clock: Clock) -> None:
         self.name = name
+        self.clock = clock
         self.ready: Dict[str, None] = {}  # insertion-ordered set: O(1) push, pop-first and remove
-        self.delayed: Dict[str, float] = {}  # task id -> monotonic due time
+        self.delayed: Dict[str, float] = {}  # task id -> due time on the engine clock's monotonic scale
         self.heap: List[Tuple[float, str]] = []  # may hold stale entries; ``delayed`` is the truth
         self.cond = threading.Condition(lock)
         self.waiters = 0
@@ -35,7 +37,7 @@ class TaskQueue:
             if self.waiters:
                 self.cond.notify()
         else:
-            due = time.monotonic() + delay_seconds
+            due = self.clock.monotonic() + delay_seconds
             self.delayed[task_id] = due
             heapq.heappush(self.heap, (due, task_id))
             if self.waiters:

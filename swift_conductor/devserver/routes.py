@@ -143,6 +143,9 @@ class Api:
         add("DELETE", "/api/workflow/*", lambda r: _void(e.terminate, r.params[0], r.arg("reason")))
         add("DELETE", "/api/workflow/*/remove", lambda r: _void(e.remove_finished, r.params[0]))
         add("PUT", "/api/workflow/decide/*", lambda r: _void(e.decide, r.params[0]))
+        if e.clock.controllable:  # test-only routes; without time control they are unknown paths (404)
+            add("POST", "/api/test/clock/advance", self._advance_clock)
+            add("GET", "/api/test/clock", lambda r: (200, JSON, e.clock_state()))
         for routes in self._routes.values():
             routes.sort(key=lambda route: -sum(1 for s in route[1] if s != "*"))
 
@@ -295,6 +298,20 @@ class Api:
             req.get("priority"),
         )
         return 200, TEXT, workflow_id.encode()
+
+    def _advance_clock(self, r: Request) -> Response:
+        raw = r.arg("seconds")
+        if raw is None:
+            raise errors.bad_request("Required request parameter 'seconds' (a number of seconds >= 0) is not present")
+        try:
+            seconds = float(raw)
+        except ValueError:
+            raise errors.bad_request(f"seconds must be a number of seconds >= 0, got {raw!r}") from None
+        try:
+            now = self.engine.advance(seconds)
+        except ValueError as exc:
+            raise errors.bad_request(str(exc)) from None
+        return 200, JSON, encode({"now": now})
 
     def _get_workflow(self, r: Request) -> Response:
         include = (r.arg("includeTasks") or "true").lower() != "false"

@@ -22,12 +22,15 @@ class EmbeddedServer:
 
     ``port=0`` picks a free port. Binds 127.0.0.1 unless told otherwise. Use as a context manager or call
     ``start()``/``stop()``; ``url`` is the root (``/health``), ``api_url`` the base clients need.
+    ``time_control=True`` lets tests move the server's clock with ``advance(seconds)`` (and over HTTP with
+    ``POST /api/test/clock/advance?seconds=N``); it is off by default so a shared server's time cannot jump.
     """
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int = 0, host: str = "127.0.0.1", *, time_control: bool = False) -> None:
         self.host = host
         self._requested_port = port
-        self.engine = Engine()
+        self.time_control = time_control
+        self.engine = Engine(time_control=time_control)
         self._httpd: Optional[DevHTTPServer] = None
         self._port: Optional[int] = None
         self._threads: List[threading.Thread] = []
@@ -83,6 +86,11 @@ class EmbeddedServer:
         self._threads = []
         self._httpd = None
         logger.info("devserver stopped")
+
+    def advance(self, seconds: float) -> None:
+        """Move the server clock forward by ``seconds``: retry delays, callbacks, response timeouts and waits
+        that fall due in that span happen at once. RuntimeError unless started with ``time_control=True``."""
+        self.engine.advance(seconds)
 
     def _sweep(self) -> None:
         while not self._stopping.wait(SWEEP_INTERVAL_SECONDS):
