@@ -51,6 +51,7 @@ class WorkerError:
     workflow_id: Optional[str]
     error: str  # ``ExceptionType: message``
     traceback: str
+    fatal: bool = True  # False when its ``run_workers`` block was told ``raise_on_error=False``
     reported: bool = False
 
     def describe(self) -> str:
@@ -75,22 +76,24 @@ class WorkerErrors:
         with self._lock:
             return list(self._errors)
 
-    def of_workflow(self, workflow_id: str) -> List[WorkerError]:
+    def unreported(self, workflow_id: Optional[str] = None) -> List[WorkerError]:
+        """Errors meant to fail the test and not yet reported (of one workflow, if given)."""
         with self._lock:
-            return [e for e in self._errors if e.workflow_id == workflow_id]
-
-    def unreported(self) -> List[WorkerError]:
-        with self._lock:
-            return [e for e in self._errors if not e.reported]
+            return [
+                e
+                for e in self._errors
+                if e.fatal and not e.reported and (workflow_id is None or e.workflow_id == workflow_id)
+            ]
 
 
 class _Watched(WorkerAbc):
     """A worker seen through a window: its unexpected errors are recorded, then handled exactly as before."""
 
-    def __init__(self, inner: WorkerAbc, errors: WorkerErrors) -> None:
+    def __init__(self, inner: WorkerAbc, errors: WorkerErrors, fatal: bool) -> None:
         super().__init__(inner.task_definition_names)
         self.inner = inner
         self.errors = errors
+        self.fatal = fatal
 
     def execute(self, task: Task) -> TaskResult:
         try:
@@ -114,7 +117,7 @@ class _Watched(WorkerAbc):
         else:
             error, text = problem, f"{type(self.inner).__name__}.execute returned a result it cannot report\n"
         name = task.task_def_name or task.task_type or self.inner.task_definition_names[0]
-        self.errors.add(WorkerError(name, task.task_id, task.workflow_instance_id, error, text))
+        self.errors.add(WorkerError(name, task.task_id, task.workflow_instance_id, error, text, self.fatal))
 
     # Everything else is the inner worker's.
     def get_identity(self) -> str:
@@ -192,7 +195,8 @@ class RunningWorkers:
 
         for worker in self.workers:
             settings = [self._settings(worker, name) for name in worker.polled_task_names()]
-            runner = TaskRunner(_Watched(worker, self.worker_errors), settings, self.configuration)
+            watched = _Watched(worker, self.worker_errors, self.raise_on_error)
+            runner = TaskRunner(watched, settings, self.configuration)
             thread = threading.Thread(
                 target=runner.run,
                 kwargs={"grace_period": self.grace_period},

@@ -118,7 +118,7 @@ def _wait(conductor: Conductor, workflow_id: str, timeout: float, errors: Option
     deadline = time.monotonic() + timeout
     while True:
         if errors is not None:
-            raised = [e for e in errors.of_workflow(workflow_id) if not e.reported]
+            raised = errors.unreported(workflow_id)
             if raised:
                 for error in raised:
                     error.reported = True

@@ -24,7 +24,12 @@ def _entry_point_installed() -> bool:
 
 ENTRY_POINT_INSTALLED = _entry_point_installed()
 #: Arguments for pytester runs: the plugin, unless the installed entry point already loads it.
-PLUGIN_ARGS: List[str] = [] if ENTRY_POINT_INSTALLED else ["-p", PLUGIN]
+#: (In-process runs find the plugin imported already, too late for assertion rewriting: no need to warn.)
+PLUGIN_ARGS: List[str] = [
+    *([] if ENTRY_POINT_INSTALLED else ["-p", PLUGIN]),
+    "-W",
+    "ignore::pytest.PytestAssertRewriteWarning",
+]
 
 if not ENTRY_POINT_INSTALLED:
     from swift_conductor.testing.plugin import (  # noqa: F401 - fixtures for this directory
