@@ -278,5 +278,3 @@ def test_under_xdist_each_worker_process_has_its_own_embedded_server(pytester: p
     urls = {p.name: p.read_text() for p in Path(pytester.path).glob("gw*.url")}
     assert sorted(urls) == ["gw0.url", "gw1.url"]
     assert len(set(urls.values())) == 2
-
-
