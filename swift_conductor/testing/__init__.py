@@ -1,7 +1,8 @@
 """Testing toolkit: run workers and whole workflows from tests, with or without pytest.
 
 With pytest, the plugin (:mod:`swift_conductor.testing.plugin`, loaded through the ``pytest11`` entry point)
-gives the fixtures ``conductor_server``, ``conductor``, ``run_workers``, ``run_workflow`` and ``unique_name``.
+gives the fixtures ``conductor_server``, ``conductor``, ``run_workers``, ``run_workflow``, ``start_workflow``
+and ``unique_name``.
 Without pytest, the same pieces are plain functions here. See docs/testing.md.
 
 Names are imported on first use: loading the pytest plugin must not import the server or the clients.
@@ -18,6 +19,8 @@ _EXPORTS = {
     "RunningWorkers": "swift_conductor.testing.runner",
     "WorkerError": "swift_conductor.testing.runner",
     "run_workflow": "swift_conductor.testing.workflows",
+    "start_workflow": "swift_conductor.testing.workflows",
+    "WorkflowRun": "swift_conductor.testing.workflows",
     "Conductor": "swift_conductor.testing.server",
     "ConductorTestServer": "swift_conductor.testing.server",
     "ServerUnavailable": "swift_conductor.testing.server",
@@ -30,9 +33,11 @@ __all__ = [
     "RunningWorkers",
     "ServerUnavailable",
     "WorkerError",
+    "WorkflowRun",
     "execute_task",
     "run_workers",
     "run_workflow",
+    "start_workflow",
     "unique_name",
 ]
 
@@ -40,7 +45,7 @@ if TYPE_CHECKING:
     from .runner import RunningWorkers, WorkerError, run_workers
     from .server import Conductor, ConductorTestServer, ServerUnavailable, unique_name
     from .unit import execute_task
-    from .workflows import run_workflow
+    from .workflows import WorkflowRun, run_workflow, start_workflow
 
 
 def __getattr__(name: str) -> Any:

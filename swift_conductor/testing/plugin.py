@@ -8,6 +8,7 @@ only when a test asks for a fixture. Fixtures:
 - ``conductor``: the clients bound to it: ``.metadata``, ``.workflows``, ``.tasks``.
 - ``run_workers``: ``with run_workers(double, ShoutWorker(), thread_count=2): ...``
 - ``run_workflow``: ``workflow = run_workflow(definition_or_name, input, timeout=30)``
+- ``start_workflow``: ``run = start_workflow(definition_or_name, input)``, then ``run.wait_until(...)``, ``run.wait()``
 - ``unique_name``: ``unique_name("orders")`` -> ``"orders_1f3a..."``
 
 Under pytest-xdist each xdist worker process has its own session, hence its own embedded server.
@@ -98,6 +99,9 @@ def run_workers(
     yield run
     for running in started:  # started without ``with``, or a block left by an exception: stop them all
         running.stop()
+    for running in started:
+        if not running.exited:  # never checked by a ``with`` block: check now
+            running.check()
 
 
 @pytest.fixture
@@ -112,6 +116,20 @@ def run_workflow(conductor_server: ConductorTestServer, _conductor_worker_errors
         return run(*args, **options)
 
     return run_bound
+
+
+@pytest.fixture
+def start_workflow(conductor_server: ConductorTestServer, _conductor_worker_errors: WorkerErrors) -> Callable[..., Any]:
+    """``start_workflow(definition_or_name, input=None, **options)``: register and start a workflow on
+    ``conductor_server`` and return a ``WorkflowRun`` (``.wait()``, ``.wait_until(condition)``, ``.workflow()``)."""
+    from .workflows import start_workflow as start
+
+    def start_bound(*args: Any, **options: Any) -> Any:
+        options.setdefault("configuration", conductor_server.configuration())
+        options.setdefault("worker_errors", _conductor_worker_errors)
+        return start(*args, **options)
+
+    return start_bound
 
 
 @pytest.fixture

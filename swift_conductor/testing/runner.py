@@ -174,6 +174,7 @@ class RunningWorkers:
         self._host: Any = None
         self._started = False
         self._stopped = False
+        self.exited = False  # the ``with`` block ended (and checked for errors)
 
     @property
     def errors(self) -> List[WorkerError]:
@@ -270,9 +271,16 @@ class RunningWorkers:
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> None:
+        self.exited = True
         self.stop()
         if exc is None:
             self.check()
+            return
+        errors = self.worker_errors.unreported() if self.raise_on_error else []
+        if errors and hasattr(exc, "add_note"):  # Python 3.11+: say what the workers did too
+            for error in errors:
+                error.reported = True
+            exc.add_note("meanwhile, " + errors[0].describe())
 
 
 def run_workers(

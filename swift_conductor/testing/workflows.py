@@ -14,8 +14,9 @@ Choices (docs/testing.md names them too):
 
 from __future__ import annotations
 
+import contextlib
 import time
-from typing import Any, Iterator, List, Mapping, Optional, Union
+from typing import Any, Callable, Iterator, List, Mapping, Optional, Union
 
 from ..configuration import Configuration
 from ..http.errors import ConductorConnectionError, NotFoundError
@@ -49,22 +50,48 @@ def run_workflow(
     ``timeout`` seconds still raises). ``worker_errors`` (the plugin passes the test's) stops the wait as soon
     as a worker of this workflow raised, with that worker's traceback.
     """
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise ValueError(f"run_workflow: timeout must be seconds > 0, got {timeout!r}")
+    _check_timeout(timeout)
+    run = start_workflow(
+        definition_or_name,
+        input,
+        configuration=configuration,
+        version=version,
+        correlation_id=correlation_id,
+        task_to_domain=task_to_domain,
+        worker_errors=worker_errors,
+    )
+    return run.wait(timeout, raise_on_failure=raise_on_failure)
+
+
+def start_workflow(
+    definition_or_name: Union[WorkflowDef, str],
+    input: Optional[Mapping[str, Any]] = None,
+    *,
+    configuration: Optional[Configuration] = None,
+    version: Optional[int] = None,
+    correlation_id: Optional[str] = None,
+    task_to_domain: Optional[Mapping[str, str]] = None,
+    worker_errors: Optional[WorkerErrors] = None,
+) -> WorkflowRun:
+    """Register (a ``WorkflowDef``) and start; return a :class:`WorkflowRun` to watch it and wait for it.
+
+    For tests that act while the workflow runs: move the server clock, send a signal, look at a task.
+    """
     if input is not None and not isinstance(input, Mapping):
         raise TypeError(f"run_workflow: input must be a dict, got {type(input).__name__}")
+    if isinstance(definition_or_name, WorkflowDef):
+        if not definition_or_name.name:
+            raise ValueError("run_workflow: the WorkflowDef has no name")
+        name = definition_or_name.name
+        version = definition_or_name.version if version is None else version
+    elif isinstance(definition_or_name, str) and definition_or_name:
+        name = definition_or_name
+    else:
+        raise TypeError(f"run_workflow: give a WorkflowDef or a workflow name, got {definition_or_name!r}")
     conductor = Conductor.connect(configuration or Configuration())
-    try:
+    with _reachable(conductor):
         if isinstance(definition_or_name, WorkflowDef):
-            if not definition_or_name.name:
-                raise ValueError("run_workflow: the WorkflowDef has no name")
             register(conductor, definition_or_name)
-            name = definition_or_name.name
-            version = definition_or_name.version if version is None else version
-        elif isinstance(definition_or_name, str) and definition_or_name:
-            name = definition_or_name
-        else:
-            raise TypeError(f"run_workflow: give a WorkflowDef or a workflow name, got {definition_or_name!r}")
         request = StartWorkflowRequest(
             name=name,
             version=version,
@@ -73,14 +100,109 @@ def run_workflow(
             task_to_domain=dict(task_to_domain or {}),
         )
         workflow_id = conductor.workflows.start(request)
-        workflow = _wait(conductor, workflow_id, float(timeout), worker_errors)
-        if raise_on_failure and workflow.status in ("FAILED", "TIMED_OUT"):
-            raise AssertionError(_failure_message(conductor, workflow))
-        return workflow
+    return WorkflowRun(conductor, workflow_id, worker_errors)
+
+
+class WorkflowRun:
+    """A started workflow: :meth:`wait` for its end, :meth:`wait_until` a state on the way."""
+
+    def __init__(self, conductor: Conductor, workflow_id: str, worker_errors: Optional[WorkerErrors] = None) -> None:
+        self.conductor = conductor
+        self.workflow_id = workflow_id
+        self.worker_errors = worker_errors
+
+    def workflow(self) -> Workflow:
+        """The workflow as the server has it now, with its tasks."""
+        with _reachable(self.conductor):
+            return self.conductor.workflows.get_workflow(self.workflow_id)
+
+    def wait(self, timeout: float = 30.0, *, raise_on_failure: bool = True) -> Workflow:
+        """Wait until the workflow is terminal and return it; FAILED or TIMED_OUT raise AssertionError (unless
+        ``raise_on_failure=False``), and so does a workflow still running after ``timeout`` seconds (it is then
+        terminated)."""
+        _check_timeout(timeout)
+        with _reachable(self.conductor):
+            workflow = self._watch(lambda w: w.is_terminal, float(timeout))
+            if workflow is None:
+                return self._give_up(float(timeout))
+            if raise_on_failure and workflow.status in ("FAILED", "TIMED_OUT"):
+                raise AssertionError(_failure_message(self.conductor, workflow))
+            return workflow
+
+    def wait_until(self, condition: Callable[[Workflow], Any], timeout: float = 10.0, what: str = "") -> Workflow:
+        """Wait until ``condition(workflow)`` is true and return that workflow. AssertionError if the workflow
+        ends first (or fails), or after ``timeout`` seconds; ``what`` names the condition in that message."""
+        _check_timeout(timeout)
+        what = what or getattr(condition, "__name__", "the condition")
+        with _reachable(self.conductor):
+            workflow = self._watch(lambda w: bool(condition(w)) or w.is_terminal, float(timeout))
+            if workflow is None:
+                workflow = self.conductor.workflows.get_workflow(self.workflow_id)
+                raise AssertionError(
+                    f"workflow {workflow.workflow_name!r} ({self.workflow_id}): no {what} after {timeout:g} s; "
+                    f"where it stands ({workflow.status}):\n{_task_table(workflow)}"
+                )
+            if condition(workflow):
+                return workflow
+            detail = _failure_message(self.conductor, workflow) if workflow.status != "COMPLETED" else ""
+            raise AssertionError(
+                f"workflow {workflow.workflow_name!r} ({self.workflow_id}) ended {workflow.status} before {what}\n"
+                + (detail or f"tasks:\n{_task_table(workflow)}")
+            )
+
+    def _watch(self, done: Callable[[Workflow], bool], timeout: float) -> Optional[Workflow]:
+        """Poll until ``done``; None at the deadline. A worker error of this workflow raises at once."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._raise_worker_error()
+            workflow = self.conductor.workflows.get_workflow(self.workflow_id)
+            if done(workflow):
+                return workflow
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(POLL_INTERVAL_S)
+
+    def _raise_worker_error(self) -> None:
+        raised = self.worker_errors.unreported(self.workflow_id) if self.worker_errors is not None else []
+        if not raised:
+            return
+        for error in raised:
+            error.reported = True
+        workflow = self.conductor.workflows.get_workflow(self.workflow_id)
+        raise AssertionError(
+            f"workflow {workflow.workflow_name!r} ({self.workflow_id}): {raised[0].describe()}\n"
+            f"where the workflow stands ({workflow.status}):\n{_task_table(workflow)}\n"
+            "(run_workers(..., raise_on_error=False) lets a test expect this)"
+        )
+
+    def _give_up(self, timeout: float) -> Workflow:
+        workflow = self.conductor.workflows.get_workflow(self.workflow_id)
+        try:
+            self.conductor.workflows.terminate(self.workflow_id, f"run_workflow gave up after {timeout:g} s")
+            terminated = "It was terminated."
+        except Exception as exc:  # the message matters more than the clean-up
+            terminated = f"Terminating it failed: {exc}"
+        raise AssertionError(
+            f"workflow {workflow.workflow_name!r} ({self.workflow_id}) still {workflow.status} after {timeout:g} s; "
+            f"where it stands:\n{_task_table(workflow)}\n{terminated}"
+        )
+
+    def __repr__(self) -> str:
+        return f"<WorkflowRun {self.workflow_id}>"
+
+
+def _check_timeout(timeout: float) -> None:
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ValueError(f"run_workflow: timeout must be seconds > 0, got {timeout!r}")
+
+
+@contextlib.contextmanager
+def _reachable(conductor: Conductor) -> Iterator[None]:
+    """A server that cannot be reached is said so, in one line."""
+    try:
+        yield
     except ConductorConnectionError as exc:
-        raise ServerUnavailable(
-            f"run_workflow: cannot reach the Conductor server at {conductor.api_url}: {exc}"
-        ) from None
+        raise ServerUnavailable(f"cannot reach the Conductor server at {conductor.api_url}: {exc}") from None
 
 
 def register(conductor: Conductor, definition: WorkflowDef) -> List[str]:
@@ -112,37 +234,6 @@ def _worker_task_names(node: Any) -> Iterator[str]:
         for value in node.values():
             if isinstance(value, (list, dict)):
                 yield from _worker_task_names(value)
-
-
-def _wait(conductor: Conductor, workflow_id: str, timeout: float, errors: Optional[WorkerErrors]) -> Workflow:
-    deadline = time.monotonic() + timeout
-    while True:
-        if errors is not None:
-            raised = errors.unreported(workflow_id)
-            if raised:
-                for error in raised:
-                    error.reported = True
-                workflow = conductor.workflows.get_workflow(workflow_id)
-                raise AssertionError(
-                    f"workflow {workflow.workflow_name!r} ({workflow_id}): {raised[0].describe()}\n"
-                    f"where the workflow stands ({workflow.status}):\n{_task_table(workflow)}\n"
-                    "(run_workers(..., raise_on_error=False) lets a test expect this)"
-                )
-        workflow = conductor.workflows.get_workflow(workflow_id)
-        if workflow.is_terminal:
-            return workflow
-        if time.monotonic() >= deadline:
-            break
-        time.sleep(POLL_INTERVAL_S)
-    try:
-        conductor.workflows.terminate(workflow_id, f"run_workflow gave up after {timeout:g} s")
-        terminated = "It was terminated."
-    except Exception as exc:  # the message matters more than the clean-up
-        terminated = f"Terminating it failed: {exc}"
-    raise AssertionError(
-        f"workflow {workflow.workflow_name!r} ({workflow_id}) still {workflow.status} after {timeout:g} s; "
-        f"where it stands:\n{_task_table(workflow)}\n{terminated}"
-    )
 
 
 def _task_table(workflow: Workflow) -> str:

@@ -38,6 +38,7 @@ if not ENTRY_POINT_INSTALLED:
         conductor_server,
         run_workers,
         run_workflow,
+        start_workflow,
         unique_name,
     )
 
