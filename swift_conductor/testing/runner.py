@@ -138,13 +138,13 @@ class _Watched(WorkerAbc):
 
 def _result_problem(result: Any) -> str:
     if not isinstance(result, TaskResult):
-        return f"execute returned {type(result).__name__}, not TaskResult"
+        return f"TypeError: execute returned {type(result).__name__}, not TaskResult"
     if result.status is None:
-        return "execute returned a TaskResult without a status"
+        return "ValueError: execute returned a TaskResult without a status"
     try:
         json.dumps(result.output_data, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        return f"task output is not JSON-serializable: {exc}"
+        return f"TypeError: task output is not JSON-serializable: {exc}"
     return ""
 
 

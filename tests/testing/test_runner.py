@@ -8,13 +8,16 @@ from typing import Any, Callable, List
 
 import pytest
 
-from swift_conductor import Task, TaskResult, Worker, WorkerAbc, WorkflowDef, WorkflowTask
+from swift_conductor import NonRetryableError, Task, TaskResult, Worker, WorkerAbc, WorkflowDef, WorkflowTask
 from swift_conductor.testing import Conductor, ServerUnavailable, run_workers, run_workflow
 from swift_conductor.testing.server import ConductorTestServer
 
 from ..support.waiting import wait_for
+from .conftest import PLUGIN_ARGS
 from .process_workers import report_pid
 from .test_plugin import closed_port_url
+
+pytest_plugins = ["pytester"]
 
 
 def one_step(name: str, task: str, **inputs: Any) -> WorkflowDef:
@@ -127,3 +130,67 @@ def test_run_workflow_on_a_server_that_is_down_says_so() -> None:
 def test_advance_rejects_bad_values(conductor_server: ConductorTestServer) -> None:
     with pytest.raises(ValueError, match="seconds must be a number >= 0"):
         conductor_server.advance(-1)
+
+
+def test_what_counts_as_an_unexpected_worker_error(
+    run_workers: Callable[..., Any], run_workflow: Callable[..., Any], unique_name: Callable[[str], str]
+) -> None:
+    names = {kind: unique_name(kind) for kind in ("raises", "terminal", "input", "unjson", "failed")}
+
+    def raises() -> None:
+        raise LookupError("gone")
+
+    def terminal() -> None:
+        raise NonRetryableError("on purpose")
+
+    def needs_input(n: int) -> int:
+        return n
+
+    def unjson() -> dict:
+        return {"when": object()}
+
+    class Refuses(WorkerAbc):
+        def execute(self, task: Task) -> TaskResult:
+            result = self.get_task_result_from_task(task)
+            result.status = "FAILED"
+            result.reason_for_incompletion = "no"
+            return result
+
+    workers = [
+        Worker(names["raises"], raises),
+        Worker(names["terminal"], terminal),
+        Worker(names["input"], needs_input),
+        Worker(names["unjson"], unjson),
+        Refuses(names["failed"]),
+    ]
+    with run_workers(*workers, raise_on_error=False) as running:
+        for name in names.values():
+            assert run_workflow(one_step(name, name), raise_on_failure=False).status == "FAILED"
+    seen = {e.task_name: e.error for e in running.errors}
+    assert seen == {
+        names["raises"]: "LookupError: gone",
+        names["input"]: "TaskInputError: missing required input 'n'",
+        names[
+            "unjson"
+        ]: "TypeError: task output is not JSON-serializable: Object of type object is not JSON serializable",
+    }
+
+
+def test_workers_started_without_a_block_are_stopped_and_checked_at_teardown(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        from swift_conductor import Worker, WorkflowDef, WorkflowTask
+
+        def explode():
+            raise ValueError("late")
+
+        def test_no_block(run_workers, run_workflow, unique_name):
+            name = unique_name("noblock")
+            run_workers(Worker(name, explode)).start()
+            run_workflow(WorkflowDef(name=name, tasks=[WorkflowTask(name=name, task_reference_name="x")]),
+                         raise_on_failure=False)
+        """
+    )
+    result = pytester.runpytest(*PLUGIN_ARGS)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*worker for task 'noblock_*' raised ValueError: late*"])
