@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from ..clients import MetadataClient, TaskClient, WorkflowClient
 from ..configuration import Configuration
-from ..http.errors import ConductorConnectionError
+from ..http.errors import ConductorConnectionError, ConductorError
 
 if TYPE_CHECKING:
     from ..devserver import EmbeddedServer
@@ -49,17 +49,21 @@ class ConductorTestServer:
     def connect(cls, url: str, source: str = "the given URL") -> ConductorTestServer:
         """A real server by URL, after checking (bounded in time) that something answers there."""
         try:
-            configuration = Configuration(server_api_url=url, connect_timeout=PROBE_TIMEOUT_S)
+            probe = Configuration(server_api_url=url, connect_timeout=PROBE_TIMEOUT_S, read_timeout=PROBE_TIMEOUT_S)
         except ValueError as exc:
             raise ServerUnavailable(f"bad Conductor server URL from {source}: {exc}") from None
         try:
-            TaskClient(configuration).queue_sizes("swift_conductor_probe")
+            TaskClient(probe).queue_sizes("swift_conductor_probe")
         except ConductorConnectionError as exc:
             raise ServerUnavailable(
-                f"no Conductor server answers at {configuration.server_api_url} (from {source}): {exc}. "
+                f"no Conductor server answers at {probe.server_api_url} (from {source}): {exc}. "
                 "Start that server, or drop the setting to test on the embedded server."
             ) from None
-        return cls(configuration.server_api_url, None, source)
+        except ConductorError as exc:
+            raise ServerUnavailable(
+                f"the server at {probe.server_api_url} (from {source}) does not answer as a Conductor server: {exc}"
+            ) from None
+        return cls(probe.server_api_url, None, source)
 
     @property
     def is_embedded(self) -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import socket
 import threading
 from typing import Any, Callable, List
 
@@ -10,6 +12,7 @@ import pytest
 
 from swift_conductor import NonRetryableError, Task, TaskResult, Worker, WorkerAbc, WorkflowDef, WorkflowTask
 from swift_conductor.testing import Conductor, ServerUnavailable, run_workers, run_workflow
+from swift_conductor.testing import server as server_module
 from swift_conductor.testing.server import ConductorTestServer
 
 from ..support.waiting import wait_for
@@ -123,8 +126,26 @@ def test_bad_arguments_are_named() -> None:
 
 def test_run_workflow_on_a_server_that_is_down_says_so() -> None:
     url = closed_port_url()
-    with pytest.raises(ServerUnavailable, match=f"cannot reach the Conductor server at {url}"):
+    with pytest.raises(ServerUnavailable, match=re.escape(f"cannot reach the Conductor server at {url}")):
         run_workflow("anything", configuration=ConductorTestServer(url).configuration())
+
+
+def test_a_bad_or_silent_server_url_is_refused_in_bounded_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ServerUnavailable, match=r"bad Conductor server URL from --conductor-server: .*http://"):
+        ConductorTestServer.connect("localhost:8080", "--conductor-server")
+    monkeypatch.setattr(server_module, "PROBE_TIMEOUT_S", 0.5)
+    with socket.socket() as silent:  # accepts connections (the backlog does), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/api"
+        with pytest.raises(ServerUnavailable, match=re.escape(f"no Conductor server answers at {url}")):
+            ConductorTestServer.connect(url)
+
+
+def test_a_web_server_that_is_not_conductor_is_named(conductor_server: ConductorTestServer) -> None:
+    not_conductor = conductor_server.api_url + "/nothing/here"
+    with pytest.raises(ServerUnavailable, match="does not answer as a Conductor server"):
+        ConductorTestServer.connect(not_conductor)
 
 
 def test_advance_rejects_bad_values(conductor_server: ConductorTestServer) -> None:
