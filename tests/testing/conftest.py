@@ -6,6 +6,7 @@ again by module name would be an error); from a checkout that is not installed t
 
 from __future__ import annotations
 
+import socket
 from importlib.metadata import entry_points
 from typing import Iterator, List
 
@@ -41,6 +42,14 @@ if not ENTRY_POINT_INSTALLED:
         start_workflow,
         unique_name,
     )
+
+
+def closed_port_url() -> str:
+    """An API URL on 127.0.0.1 where nothing listens (the port was just free)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/api"
 
 
 @pytest.fixture(autouse=True)

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 
 from ..conftest import ROOT
-from .conftest import PLUGIN, PLUGIN_ARGS
+from .conftest import PLUGIN, PLUGIN_ARGS, closed_port_url
 
 pytest_plugins = ["pytester"]
-
-
-def closed_port_url() -> str:
-    """An API URL on 127.0.0.1 where nothing listens (the port was just free)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/api"
 
 
 def test_the_entry_point_names_the_plugin_module() -> None:

@@ -16,9 +16,8 @@ from swift_conductor.testing import server as server_module
 from swift_conductor.testing.server import ConductorTestServer
 
 from ..support.waiting import wait_for
-from .conftest import PLUGIN_ARGS
+from .conftest import PLUGIN_ARGS, closed_port_url
 from .process_workers import report_pid
-from .test_plugin import closed_port_url
 
 pytest_plugins = ["pytester"]
 
