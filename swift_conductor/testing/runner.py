@@ -15,7 +15,6 @@ traceback (taken from the task's logs).
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import logging
@@ -120,6 +119,11 @@ class _Watched(WorkerAbc):
         self.errors.add(WorkerError(name, task.task_id, task.workflow_instance_id, error, text, self.fatal))
 
     # Everything else is the inner worker's.
+    def check(self) -> None:
+        inner_check = getattr(self.inner, "check", None)
+        if inner_check is not None:
+            inner_check()
+
     def get_identity(self) -> str:
         return self.inner.get_identity()
 
@@ -223,13 +227,11 @@ class RunningWorkers:
     def _start_processes(self) -> None:
         from ..automation.worker_host import WorkerHost
 
-        workers = self.workers
-        if self.thread_count is not None:  # on copies: the caller's workers stay as they were
-            workers = [copy.copy(w) for w in workers]
-            for worker in workers:
-                worker.thread_count = self.thread_count
+        # The environment is not read (as in thread mode); ``thread_count`` goes in as its override, which
+        # leaves the caller's worker objects as they were.
+        environ = {} if self.thread_count is None else {"conductor_worker_thread_count": str(self.thread_count)}
         self._host = WorkerHost(
-            workers, self.configuration, grace_period=self.grace_period, log_level=logging.WARNING, environ={}
+            self.workers, self.configuration, grace_period=self.grace_period, log_level=logging.WARNING, environ=environ
         )
         self._host.start_processes()
 

@@ -78,7 +78,7 @@ def test_processes_run_workers_in_worker_processes(
     run_workers: Callable[..., Any], run_workflow: Callable[..., Any], unique_name: Callable[[str], str]
 ) -> None:
     flow = one_step(unique_name("pids"), "testing_process_pid", n=5)
-    with run_workers(report_pid, processes=True):
+    with run_workers(report_pid, processes=True, thread_count=2):
         workflow = run_workflow(flow, timeout=60)
     assert workflow.output["n"] == 5
     assert workflow.output["pid"] != os.getpid()
