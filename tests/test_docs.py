@@ -21,6 +21,12 @@ def python_blocks(path: Path) -> List[str]:
     return re.findall(r"```python\n(.*?)```", path.read_text(), re.S)
 
 
+def is_test_file(block: str) -> bool:
+    """A snippet that is a whole pytest file (``# test_*.py`` first): tests/testing/test_docs_testing.py runs
+    it with pytest, as a user would; here it is only compiled."""
+    return re.match(r"# test_\w+\.py\n", block) is not None
+
+
 @pytest.fixture
 def namespace() -> Iterator[dict]:
     """A real module to run snippets in (dataclasses need one); the registry is restored afterwards."""
@@ -42,6 +48,8 @@ def test_python_snippets_compile_and_the_self_contained_ones_run(path: Path, nam
         code = compile(block, str(path), "exec")
         if "..." in block or "myapp" in block:
             continue  # a fragment with placeholders: compiling it is all we can check
+        if is_test_file(block):
+            continue  # run as a test file elsewhere
         exec(code, namespace)
 
 
