@@ -22,6 +22,8 @@ from ..clients import TaskClient
 from ..http.errors import ConductorApiError, ConductorError
 from ..http.models import TaskResult
 from ..http.models.task_result_status import TaskResultStatus
+from . import metrics as _metrics
+from .runner_log import short_error
 
 logger = logging.getLogger("swift_conductor.automation")
 
@@ -58,6 +60,7 @@ class ResultSender:
         self._replaced: Set[str] = set()
         self.delivered = 0
         self.refused = 0
+        self.lost: List[str] = []  # task ids whose result was never delivered
 
     def submit(self, result: TaskResult) -> None:
         """Queue a result for delivery; returns at once."""
@@ -123,14 +126,16 @@ class ResultSender:
                     self._cond.notify_all()
 
     def _attempt(self, result: TaskResult, attempt: int) -> None:
+        began = time.perf_counter()
         try:
             self.client.update_task(result)
         except ConductorError as exc:
             if is_transient(exc):
+                _metrics.recorder.update_retried(result)
                 delay = min(DRAIN_RETRY_S, backoff_delay(attempt)) if self._draining else backoff_delay(attempt)
                 logger.warning(
                     "could not report task %s (attempt %d): %s; retrying in %.1f s",
-                    result.task_id, attempt + 1, exc, delay,
+                    result.task_id, attempt + 1, short_error(exc), delay,
                 )  # fmt: skip
                 self._push(result, attempt + 1, delay)
             else:
@@ -139,6 +144,7 @@ class ResultSender:
         except (TypeError, ValueError) as exc:  # the result cannot be encoded (execute_task normally prevents it)
             self._refused(result, f"result cannot be encoded as JSON: {exc}", True)
             return
+        _metrics.recorder.update_done(result, time.perf_counter() - began)
         with self._cond:
             self.delivered += 1
 
@@ -187,8 +193,14 @@ class ResultSender:
             logger.error("%d result(s) were still being sent when the grace period ended", busy)
         return len(leftovers) + busy
 
-    @staticmethod
-    def _log_lost(result: TaskResult, attempt: int) -> None:
+    def pending_task_ids(self) -> List[str]:
+        """Task ids of the results not delivered yet."""
+        with self._cond:
+            return [result.task_id or "?" for _, _, _, result in self._heap]
+
+    def _log_lost(self, result: TaskResult, attempt: int) -> None:
+        self.lost.append(result.task_id or "?")
+        _metrics.recorder.result_abandoned(result)
         logger.error(
             "result of task %s (workflow %s, status %s) not delivered after %d attempts before shutdown",
             result.task_id, result.workflow_instance_id, result.status, attempt,

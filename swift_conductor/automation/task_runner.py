@@ -19,13 +19,15 @@ from typing import Callable, List, Optional, Sequence
 
 from ..clients import TaskClient
 from ..configuration import Configuration
-from ..http.errors import ConductorApiError, ConductorError
+from ..http.errors import ConductorError
 from ..http.models import Task
 from ..worker.execution import execute_task
 from ..worker.settings import WorkerSettings
 from ..worker.worker_interface import WorkerAbc
+from . import metrics as _metrics
 from .lease import LeaseKeeper
 from .result_sender import ResultSender, backoff_delay
+from .runner_log import PollLog, log_start
 
 logger = logging.getLogger("swift_conductor.automation")
 
@@ -44,6 +46,7 @@ class TaskRunner:
         *,
         client: Optional[TaskClient] = None,
         heartbeat: Optional[Callable[[], None]] = None,
+        loop_beat: Optional[Callable[[], None]] = None,
     ) -> None:
         if not settings:
             raise ValueError("TaskRunner needs the settings of at least one task name")
@@ -51,6 +54,9 @@ class TaskRunner:
         self.settings: List[WorkerSettings] = list(settings)
         self.client = client or TaskClient(configuration)
         self.heartbeat = heartbeat or _nothing  # called after every cycle that reached the server (or paused)
+        self.loop_beat = loop_beat or _nothing  # called on every turn of the loop, reaching the server or not
+        self.server = self.client.api.configuration.server_api_url
+        self._poll_log = PollLog(self.server)
         self.thread_count = self.settings[0].thread_count
         self.sender = ResultSender(self.client, reporters=min(2, self.thread_count))
         self.max_backlog = max(8, 2 * self.thread_count)  # stop taking tasks while results cannot be delivered
@@ -80,18 +86,12 @@ class TaskRunner:
     # -- the loop -------------------------------------------------------------------------------------------
     def run(self, grace_period: float = 30.0) -> int:
         """Poll and execute until :meth:`stop`; then drain. Returns how many results were not delivered."""
-        names = ", ".join(s.task_name for s in self.settings)
-        logger.info(
-            "worker %s polling %s as %s (%d threads)",
-            type(self.worker).__name__,
-            names,
-            self.worker.get_identity(),
-            self.thread_count,
-        )
+        log_start(self.worker, self.settings, self.server, self.thread_count)
         failures = 0
         empty_in_a_row = 0
         turn = 0
         while not self._stop.is_set():
+            self.loop_beat()
             settings = self.settings[turn % len(self.settings)]
             turn += 1
             try:
@@ -110,22 +110,19 @@ class TaskRunner:
                 )
                 failures = 0
                 self.heartbeat()
+                self._poll_log.succeeded()
+                _metrics.recorder.polled(settings.task_name, len(tasks))
             except ConductorError as exc:
                 failures += 1
                 delay = backoff_delay(failures - 1, POLL_BACKOFF_BASE_S, POLL_BACKOFF_MAX_S)
-                log = logger.warning if failures < 4 or isinstance(exc, ConductorApiError) else logger.debug
-                log(
-                    "poll for %s failed (%d in a row): %s; next try in %.1f s",
-                    settings.task_name,
-                    failures,
-                    exc,
-                    delay,
-                )
+                _metrics.recorder.poll_failed(settings.task_name)
+                self._poll_log.failed(settings.task_name, exc, delay)
                 self._stop.wait(delay)
                 continue
             except Exception:
                 failures += 1
                 delay = backoff_delay(failures - 1, POLL_BACKOFF_BASE_S, POLL_BACKOFF_MAX_S)
+                _metrics.recorder.poll_failed(settings.task_name)
                 logger.exception(
                     "worker loop for %s hit an unexpected error; restarting it in %.1f s",
                     settings.task_name,
@@ -180,8 +177,12 @@ class TaskRunner:
 
     def _run_task(self, task: Task) -> None:
         leased = self._leases.track(task) if self._leases is not None else False
+        recorder = _metrics.recorder
+        recorder.task_started(task)
+        began = time.perf_counter()
         try:
             result = execute_task(self.worker, task)
+            recorder.task_finished(task, result.status, time.perf_counter() - began)
             if leased and self._leases is not None:
                 self._leases.forget(task)
                 leased = False

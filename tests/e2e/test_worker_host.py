@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from swift_conductor.automation.process import EXIT_ABANDONED
+from swift_conductor.automation.signals import SETTLE_WINDOW_S
 from swift_conductor.http.models import Workflow
 
 from ..support.proxy import FaultProxy, split_url
@@ -64,7 +66,8 @@ def test_sigterm_finishes_and_reports_the_task_in_flight(server: Server, launch:
     program.signal(signal.SIGTERM)
     # A poll already on its way when the signal came may still bring tasks (they are run and reported); once the
     # loop says it stopped polling, nothing new is taken.
-    wait_for(lambda: "polling stopped; waiting up to" in program.log(), 10, "the worker to stop polling")
+    stopped = f"[worker={prefix}_slow] swift_conductor.automation: polling stopped; waiting up to"
+    wait_for(lambda: stopped in program.log(), 10, "the slow worker to stop polling")
     late = server.workflows.start_workflow(f"{prefix}_wf", {"n": 2})
     assert program.wait(30) == 0
     assert "host exited cleanly" in program.log()
@@ -131,12 +134,15 @@ def test_a_second_signal_stops_at_once(server: Server, launch: Launcher, uid: st
     wid = server.workflows.start_workflow(f"{prefix}_wf", {"n": 1})
     _slow_task(server, wid)
     program.signal(signal.SIGTERM)
-    time.sleep(1)
+    wait_for(lambda: "no more polling" in program.log(), 10, "the worker to start draining")
+    time.sleep(SETTLE_WINDOW_S + 0.5)  # past the window, a signal is a second, deliberate stop
     assert program.process.poll() is None, "the first signal waits for the task in flight"
     program.signal(signal.SIGTERM)
-    program.wait(15)  # far less than the 60 s task
-    assert "second stop signal" in program.log()
-    assert server.workflows.get_workflow(wid).tasks[0].status == "IN_PROGRESS"  # abandoned, as asked
+    assert program.wait(15) == EXIT_ABANDONED  # far less than the 60 s task; the exit status says work was lost
+    task = server.workflows.get_workflow(wid).tasks[0]
+    assert task.status == "IN_PROGRESS"  # abandoned, as asked
+    assert f"work abandoned by worker process worker-{prefix}_slow" in program.log()
+    assert task.task_id in program.log().split("work abandoned by worker process", 1)[1]
     server.workflows.terminate(wid, "test over")
 
 
@@ -150,10 +156,11 @@ def test_a_task_overrunning_the_grace_period_is_abandoned_and_the_process_exits(
     wid = server.workflows.start_workflow(f"{prefix}_wf", {"n": 1})
     _slow_task(server, wid)
     program.signal(signal.SIGTERM)
-    assert program.wait(20) == 0  # the host itself stopped as asked
+    assert program.wait(20) == EXIT_ABANDONED  # the host stopped as asked, and says work was abandoned
     log = program.log()
     assert "grace period over with 1 task(s) still running" in log
-    assert "stopped with undelivered results" in log
+    task = server.workflows.get_workflow(wid).tasks[0]
+    assert f"work abandoned by worker process worker-{prefix}_slow" in log and task.task_id in log
     assert "killing it" not in log  # the worker left by itself, it was not SIGKILLed
     server.workflows.terminate(wid, "test over")
 
