@@ -32,6 +32,8 @@ _EXPORTS = {
     "WorkerConfigurationError": "swift_conductor.worker.errors",
     "execute_task": "swift_conductor.worker.execution",
     "WorkerHost": "swift_conductor.automation.worker_host",
+    "TaskContext": "swift_conductor.worker.context",
+    "current_task": "swift_conductor.worker.context",
 }
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "StartWorkflowRequest",
     "Task",
     "TaskClient",
+    "TaskContext",
     "TaskDef",
     "TaskExecLog",
     "TaskInputError",
@@ -55,6 +58,7 @@ __all__ = [
     "WorkflowClient",
     "WorkflowDef",
     "WorkflowTask",
+    "current_task",
     "execute_task",
 ]
 
@@ -73,6 +77,7 @@ if TYPE_CHECKING:
         WorkflowDef,
         WorkflowTask,
     )
+    from .worker.context import TaskContext, current_task
     from .worker.errors import InProgress, NonRetryableError, TaskInputError, WorkerConfigurationError
     from .worker.execution import execute_task
     from .worker.worker import Worker
