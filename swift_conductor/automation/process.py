@@ -33,6 +33,7 @@ logger = logging.getLogger("swift_conductor.automation")
 EXIT_ABANDONED = 3  # tasks or results were abandoned; their ids are in ProcessSpec.abandoned
 EXIT_STARTUP_FAILED = 4  # the on_startup hook raised
 ABANDONED_BYTES = 4096  # room for the abandoned task ids
+SIGNAL_LATENCY_S = 0.2  # the main thread wakes this often to run signal handlers
 
 
 @dataclass
@@ -87,13 +88,25 @@ def run_worker_process(spec: ProcessSpec) -> None:
     _watch_parent(runner)
     if not _run_hook(spec.on_startup, "on_startup", name):
         _leave(spec, reporter, [], EXIT_STARTUP_FAILED, at_once=False)
-    lost_count = runner.run(spec.grace_period)
+    lost_count = _run_off_main_thread(runner, spec.grace_period)
     _run_hook(spec.on_shutdown, "on_shutdown", name)
     logger.info("worker %s stopped after %d task(s)", name, runner.completed)
     lost = _abandoned(runner) if (lost_count or runner.in_flight) else []
     # Tasks still running after the grace period hold (non-daemon) threads that would keep the interpreter
     # open until they end: leave at once then; the server times those tasks out and retries them.
     _leave(spec, reporter, lost, EXIT_ABANDONED if lost_count or lost else 0, at_once=bool(runner.in_flight))
+
+
+def _run_off_main_thread(runner: TaskRunner, grace_period: float) -> int:
+    """Run the loop in a thread while the main thread wakes every :data:`SIGNAL_LATENCY_S`: a signal that the
+    kernel hands to another thread runs its Python handler only when the main thread gets to run, which a
+    long blocking wait (the drain waits up to the grace period) would put off."""
+    outcome: List[int] = []
+    loop = threading.Thread(target=lambda: outcome.append(runner.run(grace_period)), name="worker-loop")
+    loop.start()
+    while loop.is_alive():
+        loop.join(SIGNAL_LATENCY_S)
+    return outcome[0] if outcome else runner.in_flight
 
 
 def _stamp(*values: Any) -> Optional[Callable[[], None]]:
