@@ -209,6 +209,7 @@ class HostLogging:
             return
         with self._lock:
             listeners = [x for x in self._listeners if x.channel is child.queue]
+            self._listeners = [x for x in self._listeners if x.channel is not child.queue]
         for listener in listeners:
             listener.finish()
 
@@ -298,6 +299,9 @@ class _ProcessListener(logging.handlers.QueueListener):
             self.channel.close()
         except Exception:
             pass
+        # Drop the queue so its semaphores are released now, not reported as leaked when the program exits.
+        self.channel = None
+        self.queue = None  # type: ignore[assignment]
 
 
 # -- the worker-process side --------------------------------------------------------------------------------------

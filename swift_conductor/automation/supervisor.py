@@ -148,6 +148,7 @@ class Supervisor:
             return []
         slot.reaped = True
         self.host_logging.finish(slot.child_logging)
+        slot.child_logging = None
         if self.aggregate is not None:
             self.aggregate.retire(slot.source)
         slot.last_exit = slot.process.exitcode if slot.process is not None else None
