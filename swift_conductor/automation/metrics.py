@@ -97,6 +97,9 @@ class Samples:
     gauges: Dict[Key, float] = field(default_factory=dict)
 
 
+_OUTCOMES: Dict[Any, str] = {}  # result status -> label value (a handful: the server's statuses)
+
+
 def _type_of(task: Any) -> str:
     return str(getattr(task, "task_def_name", None) or getattr(task, "task_type", None) or "unknown")
 
@@ -157,7 +160,9 @@ class SampleRecorder(Recorder):
 
     def task_finished(self, task: Any, status: Any, seconds: float) -> None:
         kind = _type_of(task)
-        outcome = str(getattr(status, "value", status) or "unknown").lower()
+        outcome = _OUTCOMES.get(status)
+        if outcome is None:
+            outcome = _OUTCOMES[status] = str(getattr(status, "value", status) or "unknown").lower()
         with self._lock:
             self.changes += 1
             self._in_flight[kind] = self._in_flight.get(kind, 1) - 1

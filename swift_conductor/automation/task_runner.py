@@ -162,6 +162,7 @@ class TaskRunner:
     def _wait_for_free_slot(self) -> int:
         # While results wait for the server, take no more tasks (checking for a stop twice a second).
         while not self.sender.wait_for_room(self.max_backlog, timeout=0.5):
+            self.loop_beat()  # alive, waiting for the server to take results: not stuck
             if self._stop.is_set():
                 return 0
         with self._slots:
