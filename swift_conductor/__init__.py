@@ -37,6 +37,8 @@ _EXPORTS = {
     "WorkerOptions": "swift_conductor.worker.options",
     "execute_task": "swift_conductor.worker.execution",
     "WorkerHost": "swift_conductor.automation.worker_host",
+    "TaskContext": "swift_conductor.worker.context",
+    "current_task": "swift_conductor.worker.context",
 }
 
 __all__ = [
@@ -51,6 +53,7 @@ __all__ = [
     "StartWorkflowRequest",
     "Task",
     "TaskClient",
+    "TaskContext",
     "TaskDef",
     "TaskExecLog",
     "TaskInputError",
@@ -65,6 +68,7 @@ __all__ = [
     "WorkflowClient",
     "WorkflowDef",
     "WorkflowTask",
+    "current_task",
     "execute_task",
 ]
 
@@ -92,6 +96,7 @@ if TYPE_CHECKING:
         WorkflowDef,
         WorkflowTask,
     )
+    from .worker.context import TaskContext, current_task
     from .worker.errors import InProgress
     from .worker.execution import execute_task
     from .worker.options import WorkerOptions

@@ -81,7 +81,6 @@ class Configuration:
         self.read_timeout = float(read_timeout)
         self.dialect = dialect
         self.transport = transport
-        self.apply_logging()
 
     @property
     def host(self) -> str:
@@ -100,14 +99,15 @@ class Configuration:
     def apply_logging(self, level: Optional[int] = None) -> None:
         """Make the ``swift_conductor`` loggers visible: DEBUG with ``debug=True``, else ``level`` if given.
 
-        A stderr handler is added only when the application has not given that logger one, so an application's
-        own logging setup always wins. Called again in every worker process (with the host's ``log_level``).
+        Building a Configuration never touches logging; a WorkerHost sets its own up (``log_level``). Call this
+        in a program that uses the clients without a host. A stderr handler is added only when nothing would
+        print these records yet, so an application's own logging setup always wins; the root logger is never
+        touched.
         """
         if not self.debug and level is None:
             return
-        if self.debug or not logger.handlers:
-            logger.setLevel(logging.DEBUG if self.debug else (level or logging.INFO))
-        if not logger.handlers:
+        logger.setLevel(logging.DEBUG if self.debug else (level or logging.INFO))
+        if not logger.hasHandlers():
             handler = logging.StreamHandler()
             handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
             logger.addHandler(handler)

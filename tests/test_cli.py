@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Optional, Tuple
 
 import pytest
 
@@ -13,6 +18,7 @@ from swift_conductor import Configuration, TaskDef, WorkflowClient, WorkflowDef,
 from swift_conductor.clients import MetadataClient
 
 from .conftest import ROOT, subprocess_env
+from .support.waiting import wait_for
 
 CLI = [sys.executable, "-m", "swift_conductor.cli"]
 
@@ -80,3 +86,38 @@ def test_run_serves_the_modules_workers(embedded_server_url: str) -> None:
         out, _ = process.communicate(timeout=40)
     assert process.returncode == 0, out
     assert "serving mixed_square" in out
+
+
+def test_run_serves_probes_and_metrics_with_http_port(embedded_server_url: str, tmp_path: Path) -> None:
+    log_path = tmp_path / "run.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [*CLI, "run", "mixed_functions", "--server", embedded_server_url, "--http-port", "0"],
+            cwd=ROOT / "examples",
+            env=subprocess_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+
+        def address() -> Optional[str]:
+            match = re.search(r"probes on (http://127\.0\.0\.1:\d+) ", log_path.read_text())
+            return match.group(1) if match else None
+
+        url = wait_for(address, 30, "the probe endpoint's address in the log")
+
+        def fetch(path: str) -> Tuple[int, str]:
+            try:
+                with urllib.request.urlopen(url + path, timeout=10) as response:
+                    return response.status, response.read().decode()
+            except urllib.error.HTTPError as exc:
+                return exc.code, exc.read().decode()
+
+        wait_for(lambda: fetch("/readyz")[0] == 200, 30, "the workers to be ready")
+        assert fetch("/healthz")[0] == 200
+        polls = 'conductor_worker_polls_total{task_type="mixed_square"}'
+        wait_for(lambda: polls in fetch("/metrics")[1], 30, "the polls in /metrics")  # reported every second
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(40)
+    assert process.returncode == 0, log_path.read_text()[-3000:]

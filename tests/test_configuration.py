@@ -55,15 +55,18 @@ def test_tls_verification_defaults_on_and_takes_a_ca_bundle() -> None:
     assert Configuration(verify_ssl=False, ca_bundle="/etc/ca.pem").verify is False
 
 
-def test_debug_turns_on_only_the_library_loggers() -> None:
+def test_building_a_configuration_leaves_logging_alone_and_apply_logging_touches_only_the_library() -> None:
     lib = logging.getLogger("swift_conductor")
+    root = logging.getLogger()
     saved = (lib.level, list(lib.handlers))
-    root_level = logging.getLogger().level
+    root_state = (root.level, list(root.handlers))
     try:
-        Configuration(debug=True)
+        lib.setLevel(logging.WARNING)
+        config = Configuration(debug=True)
+        assert (lib.level, lib.handlers) == (logging.WARNING, saved[1])
+        config.apply_logging()
         assert logging.getLogger("swift_conductor.worker").isEnabledFor(logging.DEBUG)
-        assert logging.getLogger().level == root_level
-        assert lib.handlers, "a handler is added so debug output is visible"
+        assert (root.level, root.handlers) == root_state
     finally:
         lib.setLevel(saved[0])
         lib.handlers[:] = saved[1]

@@ -31,6 +31,8 @@ from ..http.models import Task, TaskResult
 from ..http.models.task_result import MAX_REASON_LENGTH
 from ..http.models.task_result_status import TaskResultStatus
 from ..retry import DRAIN_RETRY_S, REPORT_BACKOFF, is_transient
+from . import metrics as _metrics
+from .runner_log import short_error
 
 logger = logging.getLogger("swift_conductor.automation")
 
@@ -55,6 +57,7 @@ class ResultSender:
         self.delivered = 0
         self.refused = 0
         self.delivered_v2 = 0
+        self.lost: List[str] = []  # task ids whose result was never delivered
 
     def submit(self, result: TaskResult, next_task: Optional[NextTask] = None) -> None:
         """Queue a result for delivery; returns at once. With ``next_task``, send it by update-v2 (see above)."""
@@ -127,6 +130,7 @@ class ResultSender:
             next_task = self._next_task.pop(id(result), None)
         if next_task is not None and self._attempt_v2(result, attempt, next_task):
             return
+        began = time.perf_counter()
         try:
             self.client.update_task(result)
         except ConductorError as exc:
@@ -135,12 +139,14 @@ class ResultSender:
         except (TypeError, ValueError) as exc:  # the result cannot be encoded (execute_task normally prevents it)
             self._refused(result, f"result cannot be encoded as JSON: {exc}", True)
             return
+        _metrics.recorder.update_done(result, time.perf_counter() - began)
         with self._cond:
             self.delivered += 1
 
     def _attempt_v2(self, result: TaskResult, attempt: int, next_task: NextTask) -> bool:
         """Send by update-v2; True when that settled the result (delivered, or queued for a v1 retry)."""
         task: Optional[Task] = None
+        began = time.perf_counter()
         try:
             task = self.client.update_task_v2(result)
         except ConductorError as exc:
@@ -154,6 +160,7 @@ class ResultSender:
         except (TypeError, ValueError):  # cannot be encoded: the v1 path reports that
             _hand_over(next_task, None)
             return False
+        _metrics.recorder.update_done(result, time.perf_counter() - began)
         with self._cond:
             self.delivered += 1
             self.delivered_v2 += 1
@@ -162,12 +169,13 @@ class ResultSender:
 
     def _failed(self, result: TaskResult, attempt: int, exc: ConductorError) -> None:
         if is_transient(exc):
+            _metrics.recorder.update_retried(result)
             delay = REPORT_BACKOFF.delay(attempt)
             if self._draining:
                 delay = min(DRAIN_RETRY_S, delay)
             logger.warning(
                 "could not report task %s (attempt %d): %s; retrying in %.1f s",
-                result.task_id, attempt + 1, exc, delay,
+                result.task_id, attempt + 1, short_error(exc), delay,
             )  # fmt: skip
             self._push(result, attempt + 1, delay)
         else:
@@ -222,8 +230,14 @@ class ResultSender:
             logger.error("%d result(s) were still being sent when the grace period ended", busy)
         return len(leftovers) + busy
 
-    @staticmethod
-    def _log_lost(result: TaskResult, attempt: int) -> None:
+    def pending_task_ids(self) -> List[str]:
+        """Task ids of the results not delivered yet."""
+        with self._cond:
+            return [result.task_id or "?" for _, _, _, result in self._heap]
+
+    def _log_lost(self, result: TaskResult, attempt: int) -> None:
+        self.lost.append(result.task_id or "?")
+        _metrics.recorder.result_abandoned(result)
         logger.error(
             "result of task %s (workflow %s, status %s) not delivered after %d attempts before shutdown",
             result.task_id, result.workflow_instance_id, result.status, attempt,

@@ -31,15 +31,17 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..clients import TaskClient
 from ..configuration import Configuration
-from ..errors import ConductorApiError, ConductorError
+from ..errors import ConductorError
 from ..http.models import Task, TaskResult
 from ..http.models.task_result_status import TaskResultStatus
 from ..retry import POLL_BACKOFF
 from ..worker.execution import execute_task
 from ..worker.settings import WorkerSettings
 from ..worker.worker_interface import WorkerAbc
+from . import metrics as _metrics
 from .lease import LeaseKeeper
 from .result_sender import ResultSender
+from .runner_log import PollLog, log_start
 
 logger = logging.getLogger("swift_conductor.automation")
 
@@ -60,6 +62,7 @@ class TaskRunner:
         *,
         client: Optional[TaskClient] = None,
         heartbeat: Optional[Callable[[], None]] = None,
+        loop_beat: Optional[Callable[[], None]] = None,
     ) -> None:
         if not settings:
             raise ValueError("TaskRunner needs the settings of at least one task name")
@@ -69,6 +72,9 @@ class TaskRunner:
         self._by_name: Dict[str, WorkerSettings] = {s.task_name: s for s in self.settings}
         self.client = client or TaskClient(configuration)
         self.heartbeat = heartbeat or _nothing  # called after every cycle that reached the server (or paused)
+        self.loop_beat = loop_beat or _nothing  # called on every turn of the loop, reaching the server or not
+        self.server = self.client.api.configuration.server_api_url
+        self._poll_log = PollLog(self.server)
         self.thread_count = self.settings[0].thread_count
         self.sender = ResultSender(self.client, reporters=min(2, self.thread_count))
         self.max_backlog = max(8, 2 * self.thread_count)  # stop taking tasks while results cannot be delivered
@@ -103,19 +109,13 @@ class TaskRunner:
     # -- the loop -------------------------------------------------------------------------------------------
     def run(self, grace_period: float = 30.0) -> int:
         """Poll and execute until :meth:`stop`; then drain. Returns how many results were not delivered."""
-        names = ", ".join(s.task_name for s in self.settings)
-        logger.info(
-            "worker %s polling %s as %s (%d threads)",
-            type(self.worker).__name__,
-            names,
-            self.worker.get_identity(),
-            self.thread_count,
-        )
+        log_start(self.worker, self.settings, self.server, self.thread_count)
         failures = 0
         empty_in_a_row = 0
         turn = 0
         waited: Dict[str, bool] = {}  # per name: the last poll found nothing, so the next one may wait
         while not self._stop.is_set():
+            self.loop_beat()
             settings = self.settings[turn % len(self.settings)]
             turn += 1
             try:
@@ -129,22 +129,21 @@ class TaskRunner:
                     continue
                 count, timeout_ms = self._poll_shape(settings, available, waited.get(settings.task_name, False))
                 tasks = self._poll(settings, count, timeout_ms)
-                if failures:
-                    logger.info("polling %s works again after %d failure(s)", settings.task_name, failures)
                 failures = 0
                 self.heartbeat()
+                self._poll_log.succeeded()
+                _metrics.recorder.polled(settings.task_name, len(tasks))
             except ConductorError as exc:
                 failures += 1
                 delay = POLL_BACKOFF.delay(failures - 1)
-                log = logger.warning if failures < 4 or isinstance(exc, ConductorApiError) else logger.debug
-                log(
-                    "poll for %s failed (%d in a row): %s; next try in %.1f s", settings.task_name, failures, exc, delay
-                )
+                _metrics.recorder.poll_failed(settings.task_name)
+                self._poll_log.failed(settings.task_name, exc, delay)
                 self._stop.wait(delay)
                 continue
             except Exception:
                 failures += 1
                 delay = POLL_BACKOFF.delay(failures - 1)
+                _metrics.recorder.poll_failed(settings.task_name)
                 logger.exception(
                     "worker loop for %s hit an unexpected error; restarting it in %.1f s", settings.task_name, delay
                 )
@@ -226,6 +225,7 @@ class TaskRunner:
         """How many slots are free and not claimed: 0 only when stopping."""
         # While results wait for the server, take no more tasks (checking for a stop twice a second).
         while not self.sender.wait_for_room(self.max_backlog, timeout=0.5):
+            self.loop_beat()  # alive, waiting for the server to take results: not stuck
             if self._stop.is_set():
                 return 0
         with self._slots:
@@ -239,8 +239,12 @@ class TaskRunner:
         leasing = (task.task_def_name or task.task_type) in self._lease_names
         leased = self._leases.track(task) if self._leases is not None and leasing else False
         result: Optional[TaskResult] = None
+        recorder = _metrics.recorder
+        recorder.task_started(task)
+        began = time.perf_counter()
         try:
             result = execute_task(self.worker, task)
+            recorder.task_finished(task, result.status, time.perf_counter() - began)
         except BaseException:  # never lose a slot, even on a bug of ours
             logger.exception("internal error while running task %s", task.task_id)
         finally:

@@ -38,10 +38,7 @@ class ConductorTestServer:
         """An embedded server on a free port of 127.0.0.1, started with its clock under the tests' control."""
         from ..devserver import EmbeddedServer
 
-        try:  # TEMP-CLOCK: until the server clock lands
-            server = EmbeddedServer(port=0, host="127.0.0.1", time_control=True)  # type: ignore[call-arg]
-        except TypeError:
-            server = EmbeddedServer(port=0, host="127.0.0.1")
+        server = EmbeddedServer(port=0, host="127.0.0.1", time_control=True)
         server.start()
         return cls(server.api_url, server)
 
@@ -84,7 +81,7 @@ class ConductorTestServer:
             )
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds >= 0:
             raise ValueError(f"advance: seconds must be a number >= 0, got {seconds!r}")
-        self.embedded.advance(seconds)  # type: ignore[attr-defined]
+        self.embedded.advance(seconds)
 
     def stop(self) -> None:
         """Stop the embedded server (a real server is left alone)."""

@@ -12,6 +12,7 @@ import traceback
 from ..http.models import Task, TaskResult
 from ..http.models.task_result import MAX_REASON_LENGTH
 from ..http.models.task_result_status import TaskResultStatus
+from . import context, failure_log
 from .errors import NonRetryableError
 from .worker_interface import WorkerAbc
 
@@ -20,7 +21,16 @@ logger = logging.getLogger("swift_conductor.worker")
 
 def execute_task(worker: WorkerAbc, task: Task) -> TaskResult:
     """``worker.execute(task)``, with exceptions mapped to FAILED (or FAILED_WITH_TERMINAL_ERROR for a
-    :class:`NonRetryableError`) and ids, worker id and a JSON-safe output guaranteed."""
+    :class:`NonRetryableError`) and ids, worker id and a JSON-safe output guaranteed. The task is
+    :func:`~swift_conductor.worker.context.current_task` meanwhile."""
+    current, token = context.enter(task)
+    try:
+        return context.apply(current, _execute(worker, task))
+    finally:
+        context.leave(current, token)
+
+
+def _execute(worker: WorkerAbc, task: Task) -> TaskResult:
     try:
         result = worker.execute(task)
         if not isinstance(result, TaskResult):
@@ -43,14 +53,9 @@ def failed_result(worker: WorkerAbc, task: Task, exc: BaseException) -> TaskResu
     result.status = TaskResultStatus.FAILED_WITH_TERMINAL_ERROR if terminal else TaskResultStatus.FAILED
     reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     result.reason_for_incompletion = reason[:MAX_REASON_LENGTH]
-    result.log("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
-    logger.warning(
-        "task %s (%s) failed%s: %s",
-        task.task_id,
-        task.task_def_name or task.task_type,
-        " terminally" if terminal else "",
-        reason,
-    )
+    trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    result.log(trace)
+    failure_log.report(task.task_def_name or task.task_type, task.task_id, reason, trace, terminal)
     return result
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import time
 from pathlib import Path
 
 import pytest
 
+from swift_conductor.automation.process import EXIT_ABANDONED
+from swift_conductor.automation.signals import SETTLE_WINDOW_S
 from swift_conductor.http.models import Workflow
 
 from ..support.proxy import FaultProxy, split_url
@@ -67,9 +68,7 @@ def test_sigterm_finishes_and_reports_the_task_in_flight(server: Server, launch:
     # A poll already on its way when the signal came may still bring tasks (they are run and reported); once the
     # slow worker's loop says it stopped polling, it takes nothing new. (The fast worker's line is not enough:
     # OSS 3.32 hands a task that arrives during a long poll to the poll still in flight.)
-    slow_pid = re.search(rf"started worker-{prefix}_slow as pid (\d+)", program.log())
-    assert slow_pid is not None, program.log()
-    stopped = f" {slow_pid.group(1)} INFO swift_conductor.automation: polling stopped; waiting up to"
+    stopped = f"[worker={prefix}_slow] swift_conductor.automation: polling stopped; waiting up to"
     wait_for(lambda: stopped in program.log(), 10, "the slow worker to stop polling")
     late = server.workflows.start_workflow(f"{prefix}_wf", {"n": 2})
     assert program.wait(30) == 0
@@ -139,12 +138,15 @@ def test_a_second_signal_stops_at_once(server: Server, launch: Launcher, uid: st
     wid = server.workflows.start_workflow(f"{prefix}_wf", {"n": 1})
     _slow_task(server, wid)
     program.signal(signal.SIGTERM)
-    time.sleep(1)
+    wait_for(lambda: "no more polling" in program.log(), 10, "the worker to start draining")
+    time.sleep(SETTLE_WINDOW_S + 0.5)  # past the window, a signal is a second, deliberate stop
     assert program.process.poll() is None, "the first signal waits for the task in flight"
     program.signal(signal.SIGTERM)
-    program.wait(15)  # far less than the 60 s task
-    assert "second stop signal" in program.log()
-    assert server.workflows.get_workflow(wid).tasks[0].status == "IN_PROGRESS"  # abandoned, as asked
+    assert program.wait(15) == EXIT_ABANDONED  # far less than the 60 s task; the exit status says work was lost
+    task = server.workflows.get_workflow(wid).tasks[0]
+    assert task.status == "IN_PROGRESS"  # abandoned, as asked
+    assert f"work abandoned by worker process worker-{prefix}_slow" in program.log()
+    assert task.task_id in program.log().split("work abandoned by worker process", 1)[1]
     server.workflows.terminate(wid, "test over")
 
 
@@ -158,10 +160,11 @@ def test_a_task_overrunning_the_grace_period_is_abandoned_and_the_process_exits(
     wid = server.workflows.start_workflow(f"{prefix}_wf", {"n": 1})
     _slow_task(server, wid)
     program.signal(signal.SIGTERM)
-    assert program.wait(20) == 0  # the host itself stopped as asked
+    assert program.wait(20) == EXIT_ABANDONED  # the host stopped as asked, and says work was abandoned
     log = program.log()
     assert "grace period over with 1 task(s) still running" in log
-    assert "stopped with undelivered results" in log
+    task = server.workflows.get_workflow(wid).tasks[0]
+    assert f"work abandoned by worker process worker-{prefix}_slow" in log and task.task_id in log
     assert "killing it" not in log  # the worker left by itself, it was not SIGKILLed
     server.workflows.terminate(wid, "test over")
 
