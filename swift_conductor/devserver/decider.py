@@ -43,10 +43,10 @@ class WorkflowRun:
 
     __slots__ = ("definition", "doc", "done", "forked", "graph", "latest")
 
-    def __init__(self, doc: Json, definition: Json) -> None:
+    def __init__(self, doc: Json, definition: Json, graph: Graph) -> None:
         self.doc = doc
         self.definition = definition
-        self.graph = Graph(definition["tasks"])
+        self.graph = graph
         self.latest: Dict[str, Json] = {}  # reference name (also the base name inside loops) -> newest task
         self.done: Set[str] = set()  # ids of finished tasks the decider has acted on
         self.forked: Dict[str, List[Tuple[Json, Json]]] = {}  # FORK_JOIN_DYNAMIC task id -> (task, input) pairs
