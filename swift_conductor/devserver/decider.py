@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import heapq
 import logging
+import threading
 import uuid
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Tuple
 
 from . import system_tasks as st
+from .errors import ApiError
 from .expressions import Resolver
 from .graph import END_OF_LOOP, Graph, Next
+from .http_task import perform as perform_http
 from .metadata import task_def_defaults
 from .scripting import MissingExtra, ScriptError
 
@@ -43,10 +46,10 @@ class WorkflowRun:
 
     __slots__ = ("definition", "doc", "done", "forked", "graph", "latest")
 
-    def __init__(self, doc: Json, definition: Json) -> None:
+    def __init__(self, doc: Json, definition: Json, graph: Graph) -> None:
         self.doc = doc
         self.definition = definition
-        self.graph = Graph(definition["tasks"])
+        self.graph = graph
         self.latest: Dict[str, Json] = {}  # reference name (also the base name inside loops) -> newest task
         self.done: Set[str] = set()  # ids of finished tasks the decider has acted on
         self.forked: Dict[str, List[Tuple[Json, Json]]] = {}  # FORK_JOIN_DYNAMIC task id -> (task, input) pairs
@@ -111,6 +114,7 @@ class Decider:
     """Scheduling over the task graph; mixed into Engine, which provides the state below."""
 
     clock: Clock
+    _lock: threading.Lock
     _tasks: Dict[str, Json]
     _workflows: Dict[str, WorkflowRun]
     _task_defs: Dict[str, Json]
@@ -399,6 +403,8 @@ class Decider:
             elif kind == "SET_VARIABLE":
                 run.doc["variables"].update(data)
                 self._end(task, "COMPLETED", now, {})
+            elif kind == "START_WORKFLOW":
+                self._start_workflow_task(run, task, now)
             elif kind == "TERMINATE":
                 status, reason, output = st.terminate(data)
                 self._end(task, "COMPLETED", now, output)
@@ -460,6 +466,14 @@ class Decider:
                 heapq.heappush(self._timers, (self.clock.monotonic() + seconds, task["taskId"]))
         elif kind == "SUB_WORKFLOW":
             self._start_child(run, wt, task, now)
+        elif kind == "HTTP":
+            task["inputData"] = {"asyncComplete": bool(wt.get("asyncComplete")), **task["inputData"]}
+            threading.Thread(
+                target=self._call_http,
+                args=(task["taskId"], task["inputData"]),
+                name="swift-conductor-devserver-http-task",
+                daemon=True,
+            ).start()
         # HUMAN (and WAIT without a time): IN_PROGRESS until the task update API completes it.
 
     # ------------------------------------------------------------------ JOIN and DO_WHILE
@@ -509,6 +523,45 @@ class Decider:
         body = wt.get("loopOver") or []
         if body:
             self._schedule(run, body[0], now)
+
+    # ------------------------------------------------------------------ HTTP and START_WORKFLOW
+    def _call_http(self, task_id: str, inputs: Json) -> None:
+        """Runs in its own thread: the request is made without the engine lock, the result applied with it."""
+        try:
+            status, output, reason = perform_http(inputs)
+        except Exception as exc:  # never lose the task: a bug here still ends it, with the cause
+            logger.exception("HTTP task %s failed unexpectedly", task_id)
+            status, output, reason = "FAILED", {}, f"Failed to invoke HTTP task due to: {exc}"
+        with self._lock:
+            task = self._tasks.get(task_id)
+            if task is None or task["status"] != "IN_PROGRESS":
+                return
+            self._end(task, status, self.clock.now_ms(), output, reason)
+            run = self._workflows.get(task["workflowInstanceId"])
+            if run is not None:
+                self._decide(run)
+
+    def _start_workflow_task(self, run: WorkflowRun, task: Json, now: int) -> None:
+        """START_WORKFLOW: start another workflow, not waiting for it; its id is the output."""
+        request = task["inputData"].get("startWorkflow")
+        if not isinstance(request, dict) or not request.get("name"):
+            self._end(task, "FAILED", now, reason="Missing startWorkflow.name in the START_WORKFLOW task's input")
+            return
+        version = request.get("version")
+        try:
+            wd = self._find_workflow_def(str(request["name"]), version if isinstance(version, int) else None)
+        except ApiError as exc:
+            self._end(task, "FAILED", now, reason=exc.message)
+            return
+        given = request.get("input")
+        started = self._create_run(
+            wd,
+            dict(given) if isinstance(given, dict) else {},
+            request.get("correlationId") if isinstance(request.get("correlationId"), str) else None,
+            request.get("taskToDomain"),
+            request.get("priority"),
+        )
+        self._end(task, "COMPLETED", now, {"workflowId": started.doc["workflowId"]})
 
     # ------------------------------------------------------------------ sub-workflows and timers
     def _start_child(self, run: WorkflowRun, wt: Json, task: Json, now: int) -> None:

@@ -18,6 +18,7 @@ from . import errors
 from .clock import Clock
 from .decider import Decider, WorkflowRun
 from .expressions import Resolver
+from .graph import Graph
 from .metadata import (
     check,
     normalize_task_def,
@@ -86,6 +87,8 @@ class Engine(Decider):
         self._poll_data: Dict[str, Dict[Optional[str], Json]] = {}
         self._in_progress: Dict[str, None] = {}  # task ids whose response timeout is being watched
         self._timers: List[Tuple[float, str]] = []  # (due on the clock's monotonic scale, WAIT task id)
+        # stored definition id -> (that definition, its runtime copy, its graph); cleared when task defs change
+        self._prepared: Dict[int, Tuple[Json, Json, Graph]] = {}
         self._closed = False
 
     # ------------------------------------------------------------------ task definitions
@@ -102,6 +105,8 @@ class Engine(Decider):
                 td.setdefault("createTime", now)
                 td.setdefault("createdBy", "")
                 self._task_defs[td["name"]] = td
+            self._prepared.clear()
+            self._prepared.clear()
 
     def update_task_def(self, body: Any) -> None:
         problems: List[Json] = []
@@ -143,6 +148,7 @@ class Engine(Decider):
                 raise errors.conflict(f"Workflow with {wd['name']}.{wd['version']} already exists!")
             wd.setdefault("createTime", self.clock.now_ms())
             versions[wd["version"]] = wd
+            self._prepared.clear()
 
     def upsert_workflow_defs(self, body: Any) -> bytes:
         items = require_list(body, "com.netflix.conductor.common.metadata.workflow.WorkflowDef")
@@ -163,6 +169,7 @@ class Engine(Decider):
                 else:
                     wd.setdefault("createTime", now)
                 versions[wd["version"]] = wd
+            self._prepared.clear()
         return encode({"bulkErrorResults": {}, "bulkSuccessfulResults": [wd["name"] for wd in defs]})
 
     def _find_workflow_def(self, name: str, version: Optional[int]) -> Json:
@@ -193,6 +200,7 @@ class Engine(Decider):
                 )
             if not versions:
                 del self._workflow_defs[name]
+            self._prepared.clear()
 
     # ------------------------------------------------------------------ workflows
     def start_workflow(
@@ -227,6 +235,7 @@ class Engine(Decider):
     ) -> WorkflowRun:
         now = self.clock.now_ms()
         workflow_id = str(uuid.uuid4())
+        definition, graph = self._prepare(wd)
         doc: Json = {
             "ownerApp": "",
             "createTime": now,
@@ -239,7 +248,7 @@ class Engine(Decider):
             "taskToDomain": dict(task_to_domain or {}),
             "failedReferenceTaskNames": [],
             "failedTaskNames": [],
-            "workflowDefinition": self._runtime_definition(wd),
+            "workflowDefinition": definition,
             "priority": priority if isinstance(priority, int) else 0,
             "variables": dict(wd.get("variables") or {}),
             "lastRetriedTime": 0,
@@ -253,15 +262,27 @@ class Engine(Decider):
         if parent is not None:
             doc["parentWorkflowId"] = parent["workflowId"]
             doc["parentWorkflowTaskId"] = parent["taskId"]
-        run = WorkflowRun(doc, doc["workflowDefinition"])
+        run = WorkflowRun(doc, definition, graph)
         self._workflows[workflow_id] = run
         try:
-            self._schedule(run, run.definition["tasks"][0], now)
-            self._decide(run)
+            first = self._schedule(run, definition["tasks"][0], now)
+            if first["status"] != "SCHEDULED":  # a system task ran: let the decider carry on
+                self._decide(run)
         except Exception:
             self.remove_quietly(run)  # a start that failed leaves nothing behind
             raise
         return run
+
+    def _prepare(self, wd: Json) -> Tuple[Json, Graph]:
+        """The runtime definition and task graph of a stored definition, shared by its runs (both read-only)."""
+        cached = self._prepared.get(id(wd))
+        if cached is not None and cached[0] is wd:
+            return cached[1], cached[2]
+        runtime = self._runtime_definition(wd)
+        graph = Graph(runtime["tasks"])
+        if self._workflow_defs.get(wd["name"], {}).get(wd["version"]) is wd:  # not an inline sub-workflow
+            self._prepared[id(wd)] = (wd, runtime, graph)
+        return runtime, graph
 
     def _runtime_definition(self, wd: Json) -> Json:
         """The definition copy a run keeps, each task carrying its (possibly ad-hoc) task definition."""

@@ -19,10 +19,21 @@ Json = Dict[str, Any]
 
 #: Run inside the decide step that schedules them: they finish at once.
 SYNC_TYPES = frozenset(
-    {"SWITCH", "DECISION", "FORK_JOIN", "FORK_JOIN_DYNAMIC", "SET_VARIABLE", "TERMINATE", "INLINE", "JSON_JQ_TRANSFORM"}
+    {
+        "SWITCH",
+        "DECISION",
+        "FORK_JOIN",
+        "FORK_JOIN_DYNAMIC",
+        "SET_VARIABLE",
+        "TERMINATE",
+        "INLINE",
+        "JSON_JQ_TRANSFORM",
+        "START_WORKFLOW",
+    }
 )
-#: Stay IN_PROGRESS until the decider (JOIN, DO_WHILE, SUB_WORKFLOW), a timer or an update (WAIT, HUMAN) ends them.
-ASYNC_TYPES = frozenset({"JOIN", "DO_WHILE", "SUB_WORKFLOW", "WAIT", "HUMAN"})
+#: Stay IN_PROGRESS until the decider (JOIN, DO_WHILE, SUB_WORKFLOW), a timer or an update (WAIT, HUMAN), or
+#: their outbound call (HTTP) ends them.
+ASYNC_TYPES = frozenset({"JOIN", "DO_WHILE", "SUB_WORKFLOW", "WAIT", "HUMAN", "HTTP"})
 #: Worker tasks: queued for polling. DYNAMIC becomes the worker task its input names.
 WORKER_TYPES = frozenset({"SIMPLE", "CUSTOM", "DYNAMIC"})
 SUPPORTED_TYPES = SYNC_TYPES | ASYNC_TYPES | WORKER_TYPES

@@ -80,13 +80,15 @@ _WITHOUT_EXTRA = textwrap.dedent(
 
     inline = {"name": "i", "taskReferenceName": "i", "type": "INLINE",
               "inputParameters": {"evaluatorType": "javascript", "expression": "1"}}
-    jq = {"name": "j", "taskReferenceName": "j", "type": "JSON_JQ_TRANSFORM", "inputParameters": {"queryExpression": "."}}
+    jq = {"name": "j", "taskReferenceName": "j", "type": "JSON_JQ_TRANSFORM",
+          "inputParameters": {"queryExpression": "."}}
     setvar = {"name": "s", "taskReferenceName": "s", "type": "SET_VARIABLE", "inputParameters": {"a": 1}}
     with EmbeddedServer() as server:
         for task in (inline, jq, setvar):
             wf = {"name": "x_" + task["type"], "version": 1, "schemaVersion": 2, "tasks": [task]}
             r = requests.post(server.api_url + "/metadata/workflow", json=wf, timeout=10)
-            print(task["type"], r.status_code, r.json()["validationErrors"][0]["message"] if r.status_code == 400 else "")
+            message = r.json()["validationErrors"][0]["message"] if r.status_code == 400 else ""
+            print(task["type"], r.status_code, message)
     """
 )
 
@@ -103,7 +105,10 @@ def test_without_the_server_extra_js_and_jq_workflows_are_a_400_naming_it() -> N
 
 
 def test_the_package_imports_no_script_engine_until_needed() -> None:
-    code = "import sys, swift_conductor.devserver as d; d.EmbeddedServer; print('quickjs' in sys.modules, 'jq' in sys.modules)"
+    code = (
+        "import sys, swift_conductor.devserver as d; d.EmbeddedServer; "
+        "print('quickjs' in sys.modules, 'jq' in sys.modules)"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=subprocess_env()
     )
