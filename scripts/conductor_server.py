@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-START_TIMEOUT_S = float(os.environ.get("CONDUCTOR_SERVER_START_TIMEOUT", "180"))
+START_TIMEOUT_S = float(os.environ.get("CONDUCTOR_SERVER_START_TIMEOUT", "300"))
 
 
 @dataclass(frozen=True)

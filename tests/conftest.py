@@ -1,9 +1,10 @@
 """Shared fixtures: the real Conductor server, the embedded server, and unique names.
 
-The real servers (Netflix Conductor 3.15.0 and Conductor OSS 3.32.3) start once per session, both launched
-together the first time a test needs either. SWIFT_CONDUCTOR_NETFLIX_URL / SWIFT_CONDUCTOR_OSS_URL reuse running
-ones. Without Java or Maven their tests are skipped, unless SWIFT_CONDUCTOR_REQUIRE_REAL_SERVER=1 (as in CI),
-where a server that cannot start fails the run.
+The real servers (Netflix Conductor 3.15.0 and Conductor OSS 3.32.3) start once per session: when the selected
+tests need either, both are launched together before the first test runs, so their start-up counts against no
+test's timeout. SWIFT_CONDUCTOR_NETFLIX_URL / SWIFT_CONDUCTOR_OSS_URL reuse running ones. Without Java or Maven
+their tests are skipped, unless SWIFT_CONDUCTOR_REQUIRE_REAL_SERVER=1 (as in CI), where a server that cannot start
+fails the run.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import Dict, Iterator
+from typing import Dict, Iterable, Iterator, Set
 
 import pytest
 
@@ -89,23 +90,33 @@ class _RealServers:
                 continue
             self.servers[flavor] = server
 
+    def prepare(self, flavors: Iterable[str]) -> None:
+        """Launch both and wait until the ``flavors`` needed are healthy; failures are kept for :meth:`url`."""
+        self.launch_all()
+        for flavor in flavors:
+            self._wait(flavor)
+
+    def _wait(self, flavor: str) -> None:
+        server = self.servers.get(flavor)
+        if flavor in self.urls or server is None or flavor in self.errors:
+            return
+        try:
+            server.wait_healthy()  # type: ignore[attr-defined]
+        except conductor_server.ServerUnavailable as exc:
+            self.errors[flavor] = str(exc)
+            return
+        self.urls[flavor] = server.api_url  # type: ignore[attr-defined]
+        print(
+            f"\n[conductor] {flavor} server up at {server.api_url} "  # type: ignore[attr-defined]
+            f"in {server.startup_seconds:.1f} s",  # type: ignore[attr-defined]
+            file=sys.stderr,
+        )
+
     def url(self, flavor: str) -> str:
         self.launch_all()
+        self._wait(flavor)
         if flavor in self.urls:
             return self.urls[flavor]
-        server = self.servers.get(flavor)
-        if server is not None and flavor not in self.errors:
-            try:
-                server.wait_healthy()  # type: ignore[attr-defined]
-                self.urls[flavor] = server.api_url  # type: ignore[attr-defined]
-                print(
-                    f"\n[conductor] {flavor} server up at {server.api_url} "  # type: ignore[attr-defined]
-                    f"in {server.startup_seconds:.1f} s",  # type: ignore[attr-defined]
-                    file=sys.stderr,
-                )
-                return self.urls[flavor]
-            except conductor_server.ServerUnavailable as exc:
-                self.errors[flavor] = str(exc)
         reason = f"real Conductor server ({flavor}) unavailable: {self.errors.get(flavor)}"
         if REQUIRE_REAL:
             pytest.fail(reason + " (SWIFT_CONDUCTOR_REQUIRE_REAL_SERVER is set)")
@@ -116,13 +127,37 @@ class _RealServers:
             server.stop()  # type: ignore[attr-defined]
 
 
+_REAL_SERVERS = _RealServers()
+
+
+def _real_flavors_needed(items: Iterable[pytest.Item]) -> Set[str]:
+    """The real servers the selected tests use, by fixture or by parametrization (``server_kind``,
+    ``real_server_url``)."""
+    needed: Set[str] = set()
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        needed.update(flavor for flavor in REAL_FLAVORS if f"{flavor}_server_url" in names)
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        needed.update(params[key] for key in ("server_kind", "real_server_url") if params.get(key) in REAL_FLAVORS)
+    return needed
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """Start the real servers before the first test: a slow start must not eat a test's timeout."""
+    if not session.config.option.collectonly:
+        needed = _real_flavors_needed(session.items)
+        if needed:
+            _REAL_SERVERS.prepare(sorted(needed))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    _REAL_SERVERS.stop_all()
+
+
 @pytest.fixture(scope="session")
-def _real_servers() -> Iterator[_RealServers]:
-    servers = _RealServers()
-    try:
-        yield servers
-    finally:
-        servers.stop_all()
+def _real_servers() -> _RealServers:
+    return _REAL_SERVERS
 
 
 @pytest.fixture(scope="session")
