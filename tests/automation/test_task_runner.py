@@ -6,7 +6,7 @@ import contextlib
 import logging
 import threading
 import time
-from typing import Any, Iterator, List, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -242,6 +242,9 @@ class UpdatesThroughProxy(RecordingTaskClient):
 
     def update_task(self, result: TaskResult) -> str:
         return self.updates.update_task(result)
+
+    def update_task_v2(self, result: TaskResult) -> Optional[Task]:
+        return self.updates.update_task_v2(result)
 
 
 def test_results_that_cannot_be_delivered_stop_polling(env: Tuple[Configuration, str]) -> None:
