@@ -2,16 +2,13 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Optional
 
-from ..configuration import Configuration
-from ..http.api_client import ApiClient, segment
+from ..http.api_client import segment
 from ..http.models import TaskDef, WorkflowDef
+from .base import Client
 
 
-class MetadataClient:
+class MetadataClient(Client):
     """Task and workflow definitions."""
-
-    def __init__(self, configuration: Optional[Configuration] = None, *, api: Optional[ApiClient] = None):
-        self.api = api or ApiClient(configuration)
 
     def register_task_defs(self, task_defs: Iterable[TaskDef]) -> None:
         """Create or replace task definitions (the server upserts the whole list)."""
@@ -47,13 +44,3 @@ class MetadataClient:
 
     def delete_workflow_def(self, name: str, version: int) -> None:
         self.api.request("DELETE", f"{self.api.path('workflowdefs')}/{segment(name)}/{version}")
-
-    def close(self) -> None:
-        """Close this process's connections to the server (other clients of it reconnect on their next call)."""
-        self.api.close()
-
-    def __enter__(self) -> MetadataClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

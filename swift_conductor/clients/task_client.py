@@ -3,21 +3,18 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List, Optional
 
-from ..configuration import Configuration
 from ..errors import ConductorApiError, ConductorError, InvalidResponseError
-from ..http.api_client import ApiClient, segment
+from ..http.api_client import segment
 from ..http.models import Task, TaskExecLog, TaskResult
+from .base import Client
 
 MAX_LONG_POLL_MS = 5000  # the server answers 400 above this
 
 logger = logging.getLogger("swift_conductor.http")
 
 
-class TaskClient:
+class TaskClient(Client):
     """The task endpoints a worker uses: poll, report, log."""
-
-    def __init__(self, configuration: Optional[Configuration] = None, *, api: Optional[ApiClient] = None):
-        self.api = api or ApiClient(configuration)
 
     def poll(self, task_type: str, *, worker_id: Optional[str] = None, domain: Optional[str] = None) -> Optional[Task]:
         """One task of ``task_type``, or None when the queue is empty (the server answers 204)."""
@@ -117,16 +114,6 @@ class TaskClient:
 
     def add_log(self, task_id: str, message: str) -> None:
         self.api.request("POST", f"{self.api.path('tasks')}/{segment(task_id)}/log", text_body=message)
-
-    def close(self) -> None:
-        """Close this process's connections to the server (other clients of it reconnect on their next call)."""
-        self.api.close()
-
-    def __enter__(self) -> TaskClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def get_task_logs(self, task_id: str) -> List[TaskExecLog]:
         data = self.api.request("GET", f"{self.api.path('tasks')}/{segment(task_id)}/log")

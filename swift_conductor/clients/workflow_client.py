@@ -2,16 +2,13 @@ from __future__ import annotations
 
 from typing import Any, Dict, Mapping, Optional
 
-from ..configuration import Configuration
-from ..http.api_client import ApiClient, segment
+from ..http.api_client import segment
 from ..http.models import StartWorkflowRequest, Workflow
+from .base import Client
 
 
-class WorkflowClient:
+class WorkflowClient(Client):
     """Start, inspect and stop workflow executions."""
-
-    def __init__(self, configuration: Optional[Configuration] = None, *, api: Optional[ApiClient] = None):
-        self.api = api or ApiClient(configuration)
 
     def start_workflow(
         self,
@@ -53,13 +50,3 @@ class WorkflowClient:
     def decide(self, workflow_id: str) -> None:
         """Run the server's decider now (it otherwise notices timeouts on its own schedule)."""
         self.api.request("PUT", f"workflow/decide/{segment(workflow_id)}")
-
-    def close(self) -> None:
-        """Close this process's connections to the server (other clients of it reconnect on their next call)."""
-        self.api.close()
-
-    def __enter__(self) -> WorkflowClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

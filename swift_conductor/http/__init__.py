@@ -1,27 +1,7 @@
-"""The HTTP layer: wire models, the shared closable transports and the API client."""
+"""The HTTP layer: wire models, the shared closable transports and the API client (errors: :mod:`.errors`)."""
 
-from ..errors import (
-    BadRequestError,
-    ConductorApiError,
-    ConductorConnectionError,
-    ConductorError,
-    ConflictError,
-    InvalidResponseError,
-    NotFoundError,
-    RequestDeadlineError,
-    ServerError,
-)
+from . import errors
 from .api_client import ApiClient
+from .errors import *  # noqa: F403
 
-__all__ = [
-    "ApiClient",
-    "BadRequestError",
-    "ConductorApiError",
-    "ConductorConnectionError",
-    "ConductorError",
-    "ConflictError",
-    "InvalidResponseError",
-    "NotFoundError",
-    "RequestDeadlineError",
-    "ServerError",
-]
+__all__ = ["ApiClient", *errors.__all__]
