@@ -30,6 +30,8 @@ def short_error(exc: BaseException, server: str = "") -> str:
             hint = f"; the server URL {server} does not end in /api: is it the API root?"
         elif exc.status == 404 and not server:
             hint = "; is the server URL the API root (ending in /api)?"
+    if "usually ends in /api" in text:  # the API client's own hint already says it
+        hint = ""
     if len(text) > ERROR_LINE_MAX:
         text = text[: ERROR_LINE_MAX - 3] + "..."
     return text + hint
