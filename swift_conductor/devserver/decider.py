@@ -38,6 +38,7 @@ OK_TASK = frozenset({"COMPLETED", "COMPLETED_WITH_ERRORS", "SKIPPED"})
 TERMINAL_TASK = frozenset(
     {"COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "FAILED_WITH_TERMINAL_ERROR", "TIMED_OUT", "CANCELED", "SKIPPED"}
 )
+WORKFLOW_TIMER = "workflow:"  # timer entries for workflow timeouts carry this prefix before the workflow id
 MAX_PASSES = 100_000  # a bound, far above any real workflow, so a definition bug cannot spin forever
 
 
@@ -630,12 +631,36 @@ class Decider:
             self._end(task, "FAILED", now, output, reason)
         self._decide(parent)
 
+    def _watch_workflow_timeout(self, run: WorkflowRun) -> None:
+        """Workflow ``timeoutSeconds`` (policy TIME_OUT_WF): a timer on the engine clock, so tests can advance it."""
+        definition = run.definition
+        seconds = definition.get("timeoutSeconds") or 0
+        if seconds > 0 and definition.get("timeoutPolicy", "ALERT_ONLY") == "TIME_OUT_WF":
+            heapq.heappush(self._timers, (self.clock.monotonic() + seconds, WORKFLOW_TIMER + run.doc["workflowId"]))
+
+    def _time_out_workflow(self, run: WorkflowRun) -> None:
+        if run.doc["status"] != "RUNNING":
+            return
+        now = self.clock.now_ms()
+        seconds = run.definition.get("timeoutSeconds") or 0
+        elapsed = (now - run.doc["startTime"]) // 1000
+        reason = (
+            f"Workflow timed out after {elapsed} seconds. Timeout configured as {seconds} seconds. "
+            "Timeout policy configured to TIME_OUT_WF"
+        )
+        self._finish(run, "TIMED_OUT", reason, now)
+
     def _fire_timers(self) -> None:
-        """Finish WAIT tasks whose time has come (on the engine clock)."""
+        """Finish WAIT tasks and time out workflows whose time has come (on the engine clock)."""
         timers = self._timers
         now = self.clock.monotonic()
         while timers and timers[0][0] <= now:
             _, task_id = heapq.heappop(timers)
+            if task_id.startswith(WORKFLOW_TIMER):
+                run = self._workflows.get(task_id[len(WORKFLOW_TIMER) :])
+                if run is not None:
+                    self._time_out_workflow(run)
+                continue
             task = self._tasks.get(task_id)
             if task is None or task["status"] != "IN_PROGRESS":
                 continue

@@ -264,6 +264,7 @@ class Engine(Decider):
             doc["parentWorkflowTaskId"] = parent["taskId"]
         run = WorkflowRun(doc, definition, graph)
         self._workflows[workflow_id] = run
+        self._watch_workflow_timeout(run)
         try:
             first = self._schedule(run, definition["tasks"][0], now)
             if first["status"] != "SCHEDULED":  # a system task ran: let the decider carry on

@@ -113,3 +113,23 @@ def test_the_package_imports_no_script_engine_until_needed() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=subprocess_env()
     )
     assert result.stdout.strip() == "False False", result.stderr
+
+
+def test_workflow_timeout_fires_after_an_advance(server: EmbeddedServer) -> None:
+    api = server.api_url
+    name = "wto_" + uuid.uuid4().hex[:8]
+    worker = {"name": name + "_w", "taskReferenceName": "w", "type": "SIMPLE"}
+    wf = {"name": name, "tasks": [worker], "timeoutSeconds": 60, "timeoutPolicy": "TIME_OUT_WF"}
+    assert _register(api, wf).status_code == 200
+    workflow_id = requests.post(f"{api}/workflow/{name}", json={}, timeout=T).text
+    server.advance(59)
+    assert requests.get(f"{api}/workflow/{workflow_id}", timeout=T).json()["status"] == "RUNNING"
+    server.advance(1)
+    doc = requests.get(f"{api}/workflow/{workflow_id}", timeout=T).json()
+    assert doc["status"] == "TIMED_OUT"
+    assert doc["reasonForIncompletion"] == (
+        "Workflow timed out after 60 seconds. Timeout configured as 60 seconds. "
+        "Timeout policy configured to TIME_OUT_WF"
+    )
+    assert doc["tasks"][0]["status"] == "CANCELED"
+    assert requests.get(f"{api}/tasks/poll/{name}_w", timeout=T).status_code == 204  # nothing left to poll
