@@ -480,12 +480,14 @@ class Decider:
     # ------------------------------------------------------------------ JOIN and DO_WHILE
     def _check_join(self, run: WorkflowRun, join: Json, now: int) -> bool:
         join_on = join["inputData"].get("joinOn") or []
+        iteration = join["iteration"]
         output: Json = {}
         for ref in join_on:
-            task = run.latest.get(ref)
+            # Inside a loop, wait for this iteration's task, not a finished one of an earlier iteration.
+            task = run.latest.get(f"{ref}__{iteration}" if iteration else ref)
             if task is None or task["status"] not in OK_TASK:
                 return False
-            output[ref] = task["outputData"]
+            output[task["referenceTaskName"]] = task["outputData"]  # "ref__2" inside a loop, as the real servers
         self._end(join, "COMPLETED", now, output)
         return True
 
