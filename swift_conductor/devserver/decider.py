@@ -367,6 +367,7 @@ class Decider:
                 return task
             delay = wt.get("startDelay") or 0
             task["startDelayInSeconds"] = delay
+            task["callbackAfterSeconds"] = delay
             self._queue(self._queue_name(task)).push(task["taskId"], delay)
             return task
         task["startTime"] = now

@@ -281,3 +281,15 @@ def test_fork_inside_a_loop_and_an_optional_failing_script(conductor: Harness, s
     assert second["b3"] == {"i": 3} and second["fk"] == {}
     if server_kind != "netflix":
         assert second["bad"] == {"error": "Error evaluating the script `Error: x`"}
+
+
+def test_start_delay_holds_a_worker_task_back(conductor: Harness) -> None:
+    w = conductor.task_def("w")
+    name = define(conductor, "delay", [{**simple(w, "t"), "startDelay": 2}])
+    workflow_id = conductor.workflows.start_workflow(name, {})
+    task = conductor.raw_tasks(workflow_id)[0]
+    assert task["startDelayInSeconds"] == 2 and task["callbackAfterSeconds"] == 2
+    assert conductor.tasks.poll(w) is None  # held back for 2 s (queue/sizes still counts it)
+    assert conductor.raw.get("tasks/queue/sizes", params={"taskType": w}).json() == {w: 1}
+    polled = conductor.poll_until(w, timeout=15)
+    assert polled.task_id == task["taskId"]
