@@ -156,6 +156,9 @@ class Decider:
     def _find_workflow_def(self, name: str, version: Optional[int]) -> Json:
         raise NotImplementedError
 
+    def _workflow_output(self, run: WorkflowRun) -> Json:
+        raise NotImplementedError
+
     # ------------------------------------------------------------------ the pass
     def _decide(self, run: WorkflowRun) -> None:
         doc = run.doc
@@ -248,12 +251,13 @@ class Decider:
             doc["failedReferenceTaskNames"].append(task["referenceTaskName"])
             doc["failedTaskNames"].append(task["taskDefName"])
         reason = task.get("reasonForIncompletion")
+        output = self._workflow_output(run)  # before the JOIN below gets its outputs, as OSS computes it
         self._fail_join(run, task, reason, now)
         message = (
             f"Task {task['taskId']} failed with status: {final} and reason: "
             f"'{reason if reason is not None else 'null'}'"
         )
-        self._finish(run, final, message, now)
+        self._finish(run, final, message, now, output=output)
 
     def _fail_join(self, run: WorkflowRun, task: Json, reason: Optional[str], now: int) -> None:
         """OSS fails the JOIN waiting on a failed branch (with what its branches produced); 3.15 cancels it."""
