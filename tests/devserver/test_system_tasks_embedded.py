@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 from typing import Any, Dict, Iterator
 
@@ -133,3 +134,29 @@ def test_workflow_timeout_fires_after_an_advance(server: EmbeddedServer) -> None
     )
     assert doc["tasks"][0]["status"] == "CANCELED"
     assert requests.get(f"{api}/tasks/poll/{name}_w", timeout=T).status_code == 204  # nothing left to poll
+
+
+def test_wait_until_a_time_completes_after_an_advance(server: EmbeddedServer) -> None:
+    api = server.api_url
+    now_ms = requests.get(f"{api}/test/clock", timeout=T).json()["now"]
+    # Two hours ahead of the engine clock, to the minute, in the real server's "yyyy-MM-dd HH:mm z" form.
+    until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(now_ms / 1000 + 7200))
+    name = "twu_" + uuid.uuid4().hex[:8]
+    wait = {"name": "w", "taskReferenceName": "w", "type": "WAIT", "inputParameters": {"until": until}}
+    assert _register(api, {"name": name, "tasks": [wait]}).status_code == 200
+    workflow_id = requests.post(f"{api}/workflow/{name}", json={}, timeout=T).text
+    doc = requests.get(f"{api}/workflow/{workflow_id}", timeout=T).json()
+    assert doc["status"] == "RUNNING"
+    assert 7080 <= doc["tasks"][0]["callbackAfterSeconds"] <= 7200
+    server.advance(7200)
+    assert requests.get(f"{api}/workflow/{workflow_id}", timeout=T).json()["status"] == "COMPLETED"
+
+
+def test_bad_wait_input_fails_the_task(server: EmbeddedServer) -> None:
+    api = server.api_url
+    name = "twb_" + uuid.uuid4().hex[:8]
+    wait = {"name": "w", "taskReferenceName": "w", "type": "WAIT", "inputParameters": {"duration": "soon"}}
+    assert _register(api, {"name": name, "tasks": [wait]}).status_code == 200
+    doc = requests.get(f"{api}/workflow/{requests.post(f'{api}/workflow/{name}', json={}, timeout=T).text}", timeout=T)
+    task = doc.json()["tasks"][0]
+    assert task["status"] == "FAILED_WITH_TERMINAL_ERROR" and task["reasonForIncompletion"] == "Invalid duration: soon"
