@@ -16,7 +16,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from . import errors
 from .clock import Clock
-from .decider import Decider, WorkflowRun
+from .decider import Decider
 from .expressions import Resolver
 from .graph import Graph
 from .metadata import (
@@ -27,6 +27,7 @@ from .metadata import (
     task_def_defaults,
 )
 from .queues import TaskQueue
+from .run import WorkflowRun
 
 logger = logging.getLogger("swift_conductor.devserver")
 
