@@ -169,9 +169,11 @@ class Decider:
     def _failed(self, run: WorkflowRun, task: Json, now: int) -> None:
         status = task["status"]
         td = task.get("taskDefinition")
-        worker = task["workflowTask"]["type"] in st.WORKER_TYPES
-        if worker and td and status in ("FAILED", "TIMED_OUT") and task["retryCount"] < td["retryCount"]:
-            self._retry(run, task, td, now)
+        if td and status in ("FAILED", "TIMED_OUT") and task["retryCount"] < td["retryCount"]:
+            if task["workflowTask"]["type"] in st.WORKER_TYPES:
+                self._retry(run, task, td, now)
+            else:
+                self._retry_system_task(run, task, now)
             return
         if task["workflowTask"].get("optional"):
             task["status"] = "COMPLETED_WITH_ERRORS"
@@ -190,6 +192,14 @@ class Decider:
             f"'{reason if reason is not None else 'null'}'"
         )
         self._finish(run, final, message, now, output=output)
+
+    def _retry_system_task(self, run: WorkflowRun, task: Json, now: int) -> None:
+        """As both real servers do for a system task (e.g. HTTP) whose name has a task definition with retries:
+        a new task, its input resolved again. The retry runs at once (``retryDelaySeconds`` is not applied)."""
+        task["retried"] = True
+        retry = self._schedule(run, task["workflowTask"], now)
+        retry["retryCount"] = task["retryCount"] + 1
+        retry["retriedTaskId"] = task["taskId"]
 
     def _fail_join(self, run: WorkflowRun, task: Json, reason: Optional[str], now: int) -> None:
         """OSS fails the JOIN waiting on a failed branch (with what its branches produced); 3.15 cancels it."""
@@ -247,6 +257,7 @@ class Decider:
                 td = self._task_defs.get(task_type) or task_def_defaults(task_type)
         elif kind in ("FORK_JOIN", "FORK_JOIN_DYNAMIC"):
             task_type = "FORK"  # both real servers list either fork as "FORK"
+        system_td = None if kind in st.WORKER_TYPES else self._task_defs.get(wt["name"])
         task: Json = {
             "taskType": task_type,
             "status": "SCHEDULED",
@@ -281,6 +292,8 @@ class Decider:
         }
         if td is not None:
             task["taskDefinition"] = td
+        elif system_td is not None:  # a system task whose name has a task definition retries by it
+            task["taskDefinition"] = system_td
         if "correlationId" in doc:
             task["correlationId"] = doc["correlationId"]
         doc["tasks"].append(task)
