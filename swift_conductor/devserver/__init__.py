@@ -5,8 +5,10 @@
     with EmbeddedServer() as server:
         server.api_url  # "http://127.0.0.1:PORT/api"
 
-It speaks both path dialects (Netflix/OSS ``/api/tasks``, Swift 3.16 ``/api/task``) and runs linear
-workflows of worker tasks (SIMPLE/CUSTOM). See docs/embedded-server.md for what differs from the real server.
+It speaks both path dialects (Netflix/OSS ``/api/tasks``, Swift 3.16 ``/api/task``) and runs real workflows:
+worker tasks and the system tasks (SWITCH, FORK_JOIN/JOIN, DO_WHILE, SUB_WORKFLOW, WAIT, INLINE, HTTP, ...) as
+Netflix Conductor 3.15.0 and Conductor OSS 3.32.3 run them. ``EmbeddedServer(time_control=True)`` lets tests
+move its clock. See docs/embedded-server.md for what differs from the real servers.
 """
 
 from __future__ import annotations

@@ -17,14 +17,15 @@ import heapq
 import logging
 import threading
 import uuid
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from . import system_tasks as st
 from .errors import ApiError
 from .expressions import Resolver
-from .graph import END_OF_LOOP, Graph, Next
+from .graph import END_OF_LOOP, Next
 from .http_task import perform as perform_http
 from .metadata import task_def_defaults
+from .run import WorkflowRun
 from .scripting import MissingExtra, ScriptError
 
 if TYPE_CHECKING:
@@ -38,76 +39,8 @@ OK_TASK = frozenset({"COMPLETED", "COMPLETED_WITH_ERRORS", "SKIPPED"})
 TERMINAL_TASK = frozenset(
     {"COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "FAILED_WITH_TERMINAL_ERROR", "TIMED_OUT", "CANCELED", "SKIPPED"}
 )
+WORKFLOW_TIMER = "workflow:"  # timer entries for workflow timeouts carry this prefix before the workflow id
 MAX_PASSES = 100_000  # a bound, far above any real workflow, so a definition bug cannot spin forever
-
-
-class WorkflowRun:
-    """A running or finished workflow: its wire document plus the indexes the decider needs."""
-
-    __slots__ = ("definition", "doc", "done", "forked", "graph", "latest")
-
-    def __init__(self, doc: Json, definition: Json, graph: Graph) -> None:
-        self.doc = doc
-        self.definition = definition
-        self.graph = graph
-        self.latest: Dict[str, Json] = {}  # reference name (also the base name inside loops) -> newest task
-        self.done: Set[str] = set()  # ids of finished tasks the decider has acted on
-        self.forked: Dict[str, List[Tuple[Json, Json]]] = {}  # FORK_JOIN_DYNAMIC task id -> (task, input) pairs
-
-    def lookup(self, root: str) -> Any:
-        """Roots for ``${...}``: ``workflow`` or a task reference name."""
-        if root == "workflow":
-            return _WorkflowView(self.doc)
-        task = self.latest.get(root)
-        return None if task is None else _TaskView(task)
-
-
-class _WorkflowView(Dict[str, Any]):
-    """``${workflow.x}`` names, computed on access so no context document is built per resolution."""
-
-    _FIELDS = {
-        "input": "input",
-        "output": "output",
-        "status": "status",
-        "workflowId": "workflowId",
-        "workflowType": "workflowName",
-        "version": "workflowVersion",
-        "correlationId": "correlationId",
-        "reasonForIncompletion": "reasonForIncompletion",
-        "variables": "variables",
-        "taskToDomain": "taskToDomain",
-        "priority": "priority",
-        "createTime": "createTime",
-        "startTime": "startTime",
-        "updateTime": "updateTime",
-        "endTime": "endTime",
-        "parentWorkflowId": "parentWorkflowId",
-        "parentWorkflowTaskId": "parentWorkflowTaskId",
-    }
-
-    def __init__(self, doc: Json) -> None:
-        super().__init__()
-        self._doc = doc
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        # A fixed set of names: exposing "tasks" would let a task's input contain itself (a JSON cycle).
-        if key == "schemaVersion":
-            return 2
-        field = self._FIELDS.get(key)
-        return default if field is None else self._doc.get(field, default)
-
-
-class _TaskView(Dict[str, Any]):
-    """``${ref.x}``: ``input``/``output`` map to inputData/outputData, other names to the task's fields."""
-
-    _ALIASES = {"input": "inputData", "output": "outputData"}
-
-    def __init__(self, task: Json) -> None:
-        super().__init__()
-        self._task = task
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        return self._task.get(self._ALIASES.get(key, key), default)
 
 
 class Decider:
@@ -153,6 +86,9 @@ class Decider:
         raise NotImplementedError
 
     def _find_workflow_def(self, name: str, version: Optional[int]) -> Json:
+        raise NotImplementedError
+
+    def _workflow_output(self, run: WorkflowRun) -> Json:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ the pass
@@ -233,9 +169,11 @@ class Decider:
     def _failed(self, run: WorkflowRun, task: Json, now: int) -> None:
         status = task["status"]
         td = task.get("taskDefinition")
-        worker = task["workflowTask"]["type"] in st.WORKER_TYPES
-        if worker and td and status in ("FAILED", "TIMED_OUT") and task["retryCount"] < td["retryCount"]:
-            self._retry(run, task, td, now)
+        if td and status in ("FAILED", "TIMED_OUT") and task["retryCount"] < td["retryCount"]:
+            if task["workflowTask"]["type"] in st.WORKER_TYPES:
+                self._retry(run, task, td, now)
+            else:
+                self._retry_system_task(run, task, now)
             return
         if task["workflowTask"].get("optional"):
             task["status"] = "COMPLETED_WITH_ERRORS"
@@ -247,12 +185,21 @@ class Decider:
             doc["failedReferenceTaskNames"].append(task["referenceTaskName"])
             doc["failedTaskNames"].append(task["taskDefName"])
         reason = task.get("reasonForIncompletion")
+        output = self._workflow_output(run)  # before the JOIN below gets its outputs, as OSS computes it
         self._fail_join(run, task, reason, now)
         message = (
             f"Task {task['taskId']} failed with status: {final} and reason: "
             f"'{reason if reason is not None else 'null'}'"
         )
-        self._finish(run, final, message, now)
+        self._finish(run, final, message, now, output=output)
+
+    def _retry_system_task(self, run: WorkflowRun, task: Json, now: int) -> None:
+        """As both real servers do for a system task (e.g. HTTP) whose name has a task definition with retries:
+        a new task, its input resolved again. The retry runs at once (``retryDelaySeconds`` is not applied)."""
+        task["retried"] = True
+        retry = self._schedule(run, task["workflowTask"], now)
+        retry["retryCount"] = task["retryCount"] + 1
+        retry["retriedTaskId"] = task["taskId"]
 
     def _fail_join(self, run: WorkflowRun, task: Json, reason: Optional[str], now: int) -> None:
         """OSS fails the JOIN waiting on a failed branch (with what its branches produced); 3.15 cancels it."""
@@ -310,6 +257,7 @@ class Decider:
                 td = self._task_defs.get(task_type) or task_def_defaults(task_type)
         elif kind in ("FORK_JOIN", "FORK_JOIN_DYNAMIC"):
             task_type = "FORK"  # both real servers list either fork as "FORK"
+        system_td = None if kind in st.WORKER_TYPES else self._task_defs.get(wt["name"])
         task: Json = {
             "taskType": task_type,
             "status": "SCHEDULED",
@@ -344,6 +292,8 @@ class Decider:
         }
         if td is not None:
             task["taskDefinition"] = td
+        elif system_td is not None:  # a system task whose name has a task definition retries by it
+            task["taskDefinition"] = system_td
         if "correlationId" in doc:
             task["correlationId"] = doc["correlationId"]
         doc["tasks"].append(task)
@@ -366,6 +316,7 @@ class Decider:
                 return task
             delay = wt.get("startDelay") or 0
             task["startDelayInSeconds"] = delay
+            task["callbackAfterSeconds"] = delay
             self._queue(self._queue_name(task)).push(task["taskId"], delay)
             return task
         task["startTime"] = now
@@ -479,12 +430,14 @@ class Decider:
     # ------------------------------------------------------------------ JOIN and DO_WHILE
     def _check_join(self, run: WorkflowRun, join: Json, now: int) -> bool:
         join_on = join["inputData"].get("joinOn") or []
+        iteration = join["iteration"]
         output: Json = {}
         for ref in join_on:
-            task = run.latest.get(ref)
+            # Inside a loop, wait for this iteration's task, not a finished one of an earlier iteration.
+            task = run.latest.get(f"{ref}__{iteration}" if iteration else ref)
             if task is None or task["status"] not in OK_TASK:
                 return False
-            output[ref] = task["outputData"]
+            output[task["referenceTaskName"]] = task["outputData"]  # "ref__2" inside a loop, as the real servers
         self._end(join, "COMPLETED", now, output)
         return True
 
@@ -630,12 +583,36 @@ class Decider:
             self._end(task, "FAILED", now, output, reason)
         self._decide(parent)
 
+    def _watch_workflow_timeout(self, run: WorkflowRun) -> None:
+        """Workflow ``timeoutSeconds`` (policy TIME_OUT_WF): a timer on the engine clock, so tests can advance it."""
+        definition = run.definition
+        seconds = definition.get("timeoutSeconds") or 0
+        if seconds > 0 and definition.get("timeoutPolicy", "ALERT_ONLY") == "TIME_OUT_WF":
+            heapq.heappush(self._timers, (self.clock.monotonic() + seconds, WORKFLOW_TIMER + run.doc["workflowId"]))
+
+    def _time_out_workflow(self, run: WorkflowRun) -> None:
+        if run.doc["status"] != "RUNNING":
+            return
+        now = self.clock.now_ms()
+        seconds = run.definition.get("timeoutSeconds") or 0
+        elapsed = (now - run.doc["startTime"]) // 1000
+        reason = (
+            f"Workflow timed out after {elapsed} seconds. Timeout configured as {seconds} seconds. "
+            "Timeout policy configured to TIME_OUT_WF"
+        )
+        self._finish(run, "TIMED_OUT", reason, now)
+
     def _fire_timers(self) -> None:
-        """Finish WAIT tasks whose time has come (on the engine clock)."""
+        """Finish WAIT tasks and time out workflows whose time has come (on the engine clock)."""
         timers = self._timers
         now = self.clock.monotonic()
         while timers and timers[0][0] <= now:
             _, task_id = heapq.heappop(timers)
+            if task_id.startswith(WORKFLOW_TIMER):
+                run = self._workflows.get(task_id[len(WORKFLOW_TIMER) :])
+                if run is not None:
+                    self._time_out_workflow(run)
+                continue
             task = self._tasks.get(task_id)
             if task is None or task["status"] != "IN_PROGRESS":
                 continue

@@ -16,7 +16,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from . import errors
 from .clock import Clock
-from .decider import Decider, WorkflowRun
+from .decider import Decider
 from .expressions import Resolver
 from .graph import Graph
 from .metadata import (
@@ -27,6 +27,7 @@ from .metadata import (
     task_def_defaults,
 )
 from .queues import TaskQueue
+from .run import WorkflowRun
 
 logger = logging.getLogger("swift_conductor.devserver")
 
@@ -264,6 +265,7 @@ class Engine(Decider):
             doc["parentWorkflowTaskId"] = parent["taskId"]
         run = WorkflowRun(doc, definition, graph)
         self._workflows[workflow_id] = run
+        self._watch_workflow_timeout(run)
         try:
             first = self._schedule(run, definition["tasks"][0], now)
             if first["status"] != "SCHEDULED":  # a system task ran: let the decider carry on
@@ -701,6 +703,8 @@ class Engine(Decider):
         doc["endTime"] = now
         doc["updateTime"] = now
         logger.debug("workflow %s %s", doc["workflowId"], status)
+        if status in ("FAILED", "TIMED_OUT") and run.definition.get("failureWorkflow"):
+            self._start_failure_workflow(run)
         for child_id in children:  # a finished parent takes its running sub-workflows with it
             child = self._workflows.get(child_id)
             if child is not None and child.doc["status"] == "RUNNING":
@@ -708,14 +712,40 @@ class Engine(Decider):
         if "parentWorkflowTaskId" in doc:
             self._child_finished(run)
 
+    def _start_failure_workflow(self, run: WorkflowRun) -> None:
+        """The definition's ``failureWorkflow`` starts with the failed run's input plus what went wrong, and the
+        failed run's output names it (``conductor.failure_workflow``), as on both real servers."""
+        doc = run.doc
+        name = run.definition["failureWorkflow"]
+        versions = self._workflow_defs.get(name)
+        if name == doc["workflowName"]:  # a failure workflow failing would start itself forever
+            return
+        if not versions:
+            logger.warning("failure workflow %s of %s is not defined", name, doc["workflowName"])
+            return
+        failed = next(
+            (t for t in reversed(doc["tasks"]) if t["status"] in ("FAILED", "FAILED_WITH_TERMINAL_ERROR", "TIMED_OUT")),
+            doc["tasks"][-1] if doc["tasks"] else None,
+        )
+        failure_input = dict(doc["input"])
+        failure_input.update(
+            reason=doc.get("reasonForIncompletion"),
+            failureTaskId=failed["taskId"] if failed else None,
+            failedWorkflow=json.loads(encode(doc)),
+            workflowId=doc["workflowId"],
+            failureStatus=doc["status"],
+        )
+        started = self._create_run(
+            versions[max(versions)], failure_input, doc.get("correlationId"), doc["taskToDomain"], doc["priority"]
+        )
+        doc["output"] = {"conductor.failure_workflow": started.doc["workflowId"], **doc["output"]}
+
     def _workflow_output(self, run: WorkflowRun) -> Json:
         params = run.definition.get("outputParameters")
         if params:
             out = Resolver(run.lookup).resolve(params)
             return out if isinstance(out, dict) else {}
         tasks = run.doc["tasks"]
-        if run.doc["status"] != "COMPLETED":
-            return {}  # both real servers leave a failed workflow without outputParameters with no output
         return dict(tasks[-1]["outputData"]) if tasks else {}
 
     def _add_task(self, run: WorkflowRun, task: Json, delay_seconds: float) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from conformance_harness import Harness
-from system_flows import by_ref, define, drive, rows, simple
+from system_flows import by_ref, define, drive, ended, rows, simple, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -266,3 +266,45 @@ def test_terminate_failed(conductor: Harness) -> None:
     assert doc["reasonForIncompletion"] == "bad input"
     assert doc["output"] == {}
     assert rows(doc) == [("tm", "TERMINATE", "COMPLETED")]
+
+
+def test_failure_workflow_starts_with_what_went_wrong(conductor: Harness) -> None:
+    on_fail = define(
+        conductor,
+        "onfail",
+        [
+            {
+                "name": "sv",
+                "taskReferenceName": "sv",
+                "type": "SET_VARIABLE",
+                "inputParameters": {"seen": "${workflow.input.reason}"},
+            }
+        ],
+    )
+    script = "(function(){ throw new Error('x'); })()"
+    name = define(
+        conductor,
+        "failing",
+        [
+            {
+                "name": "boom",
+                "taskReferenceName": "boom",
+                "type": "INLINE",
+                "inputParameters": {"evaluatorType": "javascript", "expression": script},
+            }
+        ],
+        failureWorkflow=on_fail,
+    )
+    doc = wait_until(conductor, conductor.workflows.start_workflow(name, {"order": 5}), ended, "the failure")
+    assert doc["status"] == "FAILED"
+    boom = by_ref(doc)["boom"]
+    # Without outputParameters a failed workflow outputs its last task's output, plus the failure workflow's id.
+    failure_id = doc["output"]["conductor.failure_workflow"]
+    assert doc["output"] == {"conductor.failure_workflow": failure_id, "error": boom["outputData"]["error"]}
+    failure = wait_until(conductor, failure_id, ended, "the failure workflow")
+    assert failure["workflowName"] == on_fail and failure["status"] == "COMPLETED"
+    given = failure["input"]
+    assert given["order"] == 5 and given["workflowId"] == doc["workflowId"]
+    assert given["reason"] == doc["reasonForIncompletion"] and given["failureStatus"] == "FAILED"
+    assert given["failureTaskId"] == boom["taskId"]
+    assert given["failedWorkflow"]["workflowId"] == doc["workflowId"]

@@ -235,3 +235,61 @@ def test_fork_join_dynamic(conductor: Harness) -> None:
     assert join["inputData"]["joinOn"] == ["d0", "d1", "d2"]
     assert join["outputData"] == {"d0": {"sq": 0}, "d1": {"sq": 1}, "d2": {"sq": 4}}
     assert by_ref(doc)["d2"]["inputData"] == {"n": 2}
+
+
+def test_fork_inside_a_loop_and_an_optional_failing_script(conductor: Harness, server_kind: str) -> None:
+    """Nesting: each iteration forks and joins on that iteration's tasks; an optional INLINE that throws is
+    COMPLETED_WITH_ERRORS and the loop goes on."""
+    w = conductor.name("w")
+    body = [
+        {
+            "name": "fk",
+            "taskReferenceName": "fk",
+            "type": "FORK_JOIN",
+            "forkTasks": [[simple(w, "b1", i=1)], [simple(w, "b2", i=2), simple(w, "b3", i=3)]],
+        },
+        {"name": "jn", "taskReferenceName": "jn", "type": "JOIN", "joinOn": ["b1", "b3"]},
+        {
+            "name": "bad",
+            "taskReferenceName": "bad",
+            "type": "INLINE",
+            "optional": True,
+            "inputParameters": {"evaluatorType": "javascript", "expression": "(function(){ throw new Error('x'); })()"},
+        },
+    ]
+    loop = {
+        "name": "lp",
+        "taskReferenceName": "lp",
+        "type": "DO_WHILE",
+        "inputParameters": {},
+        "loopCondition": "if ($.lp['iteration'] < 2) { true; } else { false; }",
+        "loopOver": body,
+    }
+    name = define(conductor, "nested", [loop], workers=[w])
+    doc = drive(conductor, conductor.workflows.start_workflow(name, {}), {w: lambda i: {"i": i["i"]}})
+    assert doc["status"] == "COMPLETED"
+    tasks = by_ref(doc)
+    assert sorted(tasks) == sorted(
+        ["lp"] + [f"{ref}__{n}" for n in (1, 2) for ref in ("fk", "b1", "b2", "b3", "jn", "bad")]
+    )
+    assert tasks["jn__2"]["outputData"] == {"b1__2": {"i": 1}, "b3__2": {"i": 3}}
+    assert tasks["jn__2"]["inputData"] == {"joinOn": ["b1", "b3"]}
+    assert tasks["bad__1"]["status"] == "COMPLETED_WITH_ERRORS"
+    assert tasks["fk__2"]["taskType"] == "FORK" and tasks["fk__2"]["iteration"] == 2
+    second = tasks["lp"]["outputData"]["2"]
+    assert second["jn"] == {"b1__2": {"i": 1}, "b3__2": {"i": 3}}
+    assert second["b3"] == {"i": 3} and second["fk"] == {}
+    if server_kind != "netflix":
+        assert second["bad"] == {"error": "Error evaluating the script `Error: x`"}
+
+
+def test_start_delay_holds_a_worker_task_back(conductor: Harness) -> None:
+    w = conductor.task_def("w")
+    name = define(conductor, "delay", [{**simple(w, "t"), "startDelay": 2}])
+    workflow_id = conductor.workflows.start_workflow(name, {})
+    task = conductor.raw_tasks(workflow_id)[0]
+    assert task["startDelayInSeconds"] == 2 and task["callbackAfterSeconds"] == 2
+    assert conductor.tasks.poll(w) is None  # held back for 2 s (queue/sizes still counts it)
+    assert conductor.raw.get("tasks/queue/sizes", params={"taskType": w}).json() == {w: 1}
+    polled = conductor.poll_until(w, timeout=15)
+    assert polled.task_id == task["taskId"]

@@ -11,6 +11,8 @@ import pytest
 from conformance_harness import Harness
 from system_flows import by_ref, define, ended, rows, wait_until
 
+from swift_conductor.http.models import TaskDef
+
 pytestmark = pytest.mark.timeout(120)
 
 
@@ -147,3 +149,18 @@ def test_start_workflow_starts_another_and_goes_on(conductor: Harness) -> None:
     started = wait_until(conductor, started_id, ended, "the started workflow to end")
     assert started["workflowName"] == other and started["output"] == {"v": 3}
     assert "parentWorkflowId" not in started  # started, not a sub-workflow
+
+
+def test_a_system_task_with_a_task_definition_is_retried(conductor: Harness, target: str) -> None:
+    """Both real servers retry a failed HTTP task when a task definition of its name allows it (a new task with
+    retryCount 1 and retriedTaskId); a terminal script error is never retried."""
+    http_name = conductor.name("http_def")
+    conductor.metadata.register_task_defs([TaskDef(name=http_name, retry_count=1, retry_delay_seconds=0)])
+    task = {**_http("call", f"{target}/fail/{conductor.prefix}", method="GET"), "name": http_name}
+    name = define(conductor, "httpretry", [task])
+    doc = wait_until(conductor, conductor.workflows.start_workflow(name, {}), ended, "the retried HTTP call")
+    assert doc["status"] == "FAILED"
+    first, retry = doc["tasks"]
+    assert (first["status"], first["retryCount"]) == ("FAILED", 0)
+    assert (retry["status"], retry["retryCount"], retry["retriedTaskId"]) == ("FAILED", 1, first["taskId"])
+    assert retry["referenceTaskName"] == "call" and retry["taskType"] == "HTTP"

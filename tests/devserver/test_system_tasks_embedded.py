@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 from typing import Any, Dict, Iterator
 
@@ -113,3 +114,49 @@ def test_the_package_imports_no_script_engine_until_needed() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=subprocess_env()
     )
     assert result.stdout.strip() == "False False", result.stderr
+
+
+def test_workflow_timeout_fires_after_an_advance(server: EmbeddedServer) -> None:
+    api = server.api_url
+    name = "wto_" + uuid.uuid4().hex[:8]
+    worker = {"name": name + "_w", "taskReferenceName": "w", "type": "SIMPLE"}
+    wf = {"name": name, "tasks": [worker], "timeoutSeconds": 60, "timeoutPolicy": "TIME_OUT_WF"}
+    assert _register(api, wf).status_code == 200
+    workflow_id = requests.post(f"{api}/workflow/{name}", json={}, timeout=T).text
+    server.advance(59)
+    assert requests.get(f"{api}/workflow/{workflow_id}", timeout=T).json()["status"] == "RUNNING"
+    server.advance(1)
+    doc = requests.get(f"{api}/workflow/{workflow_id}", timeout=T).json()
+    assert doc["status"] == "TIMED_OUT"
+    assert doc["reasonForIncompletion"] == (
+        "Workflow timed out after 60 seconds. Timeout configured as 60 seconds. "
+        "Timeout policy configured to TIME_OUT_WF"
+    )
+    assert doc["tasks"][0]["status"] == "CANCELED"
+    assert requests.get(f"{api}/tasks/poll/{name}_w", timeout=T).status_code == 204  # nothing left to poll
+
+
+def test_wait_until_a_time_completes_after_an_advance(server: EmbeddedServer) -> None:
+    api = server.api_url
+    now_ms = requests.get(f"{api}/test/clock", timeout=T).json()["now"]
+    # Two hours ahead of the engine clock, to the minute, in the real server's "yyyy-MM-dd HH:mm z" form.
+    until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(now_ms / 1000 + 7200))
+    name = "twu_" + uuid.uuid4().hex[:8]
+    wait = {"name": "w", "taskReferenceName": "w", "type": "WAIT", "inputParameters": {"until": until}}
+    assert _register(api, {"name": name, "tasks": [wait]}).status_code == 200
+    workflow_id = requests.post(f"{api}/workflow/{name}", json={}, timeout=T).text
+    doc = requests.get(f"{api}/workflow/{workflow_id}", timeout=T).json()
+    assert doc["status"] == "RUNNING"
+    assert 7080 <= doc["tasks"][0]["callbackAfterSeconds"] <= 7200
+    server.advance(7200)
+    assert requests.get(f"{api}/workflow/{workflow_id}", timeout=T).json()["status"] == "COMPLETED"
+
+
+def test_bad_wait_input_fails_the_task(server: EmbeddedServer) -> None:
+    api = server.api_url
+    name = "twb_" + uuid.uuid4().hex[:8]
+    wait = {"name": "w", "taskReferenceName": "w", "type": "WAIT", "inputParameters": {"duration": "soon"}}
+    assert _register(api, {"name": name, "tasks": [wait]}).status_code == 200
+    doc = requests.get(f"{api}/workflow/{requests.post(f'{api}/workflow/{name}', json={}, timeout=T).text}", timeout=T)
+    task = doc.json()["tasks"][0]
+    assert task["status"] == "FAILED_WITH_TERMINAL_ERROR" and task["reasonForIncompletion"] == "Invalid duration: soon"
