@@ -24,7 +24,8 @@ from ..configuration import Configuration
 from ..worker.errors import WorkerConfigurationError
 from ..worker.settings import WorkerSettings, find_ini, resolve_settings, unknown_env_settings
 from ..worker.worker_interface import WorkerAbc
-from . import health, logs, metrics, signals
+from . import health, logs, signals
+from . import metrics as metrics_module
 from .endpoint import DEFAULT_HTTP_HOST, HTTP_HOST_ENV, HTTP_PORT_ENV, Endpoint, parse_port
 from .hooks import check_hook
 from .process import EXIT_ABANDONED, ProcessSpec
@@ -287,11 +288,8 @@ class WorkerHost:
         return self._exposition.render
 
 
-metrics_module = metrics
-
-
 def _metrics_available() -> bool:
-    return metrics.available()
+    return metrics_module.available()
 
 
 def _check_picklable(worker: WorkerAbc) -> None:
