@@ -35,6 +35,15 @@ def short_error(exc: BaseException, server: str = "") -> str:
     return text + hint
 
 
+def server_url(client: Any, configuration: Any = None) -> str:
+    """The API URL a client talks to, for log lines (empty when it cannot be told)."""
+    for source in (configuration, getattr(getattr(client, "api", None), "configuration", None)):
+        url = getattr(source, "server_api_url", None)
+        if isinstance(url, str):
+            return url
+    return ""
+
+
 def worker_name(worker: Any) -> str:
     """A function worker by its function's name, a class worker by its class name."""
     function = getattr(worker, "execute_function", None)

@@ -212,14 +212,16 @@ class WorkerHost:
         if not first:
             self._stopped.wait(wait + 10.0)
             return list(self.abandoned)
-        abandoned = self._supervisor.stop_all(wait)
-        for process, ids in abandoned.items():
-            logger.error("work abandoned by worker process %s: task(s) %s", process, ", ".join(ids))
-            self.abandoned.extend(ids)
-        if self._endpoint is not None:
-            self._endpoint.close()
-        self._exit_hook.cancel()
-        self._stopped.set()
+        try:
+            abandoned = self._supervisor.stop_all(wait)
+            for process, ids in abandoned.items():
+                logger.error("work abandoned by worker process %s: task(s) %s", process, ", ".join(ids))
+                self.abandoned.extend(ids)
+        finally:  # whatever happens, a joining thread must not wait forever
+            if self._endpoint is not None:
+                self._endpoint.close()
+            self._exit_hook.cancel()
+            self._stopped.set()
         return list(self.abandoned)
 
     def _stop_at_exit(self) -> None:

@@ -115,7 +115,8 @@ def test_json_lines_for_log_shippers(embedded_server_url: str, uid: str, tmp_pat
     name = f"chattyjson_{uid}"
     _define(Configuration(server_api_url=embedded_server_url), name)
     out = _run_cli(tmp_path, embedded_server_url, name, [3], "--log-format", "json")
-    records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert out.strip() and all(line.startswith("{") for line in out.splitlines()), out  # nothing else
+    records = [json.loads(line) for line in out.splitlines()]
     mine = [r for r in records if r["logger"] == "myworkers.orders"]
     assert len(mine) == 1 and mine[0]["level"] == "INFO" and mine[0]["worker"] == name
     assert mine[0]["task_id"] and mine[0]["task_type"] == name and mine[0]["message"].endswith("n=3")
