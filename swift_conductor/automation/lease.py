@@ -18,6 +18,7 @@ from ..http.errors import ConductorError
 from ..http.models import Task, TaskResult
 from ..http.models.task_result_status import TaskResultStatus
 from ..worker.worker_interface import WorkerAbc
+from .runner_log import short_error
 
 logger = logging.getLogger("swift_conductor.automation")
 
@@ -88,4 +89,4 @@ class LeaseKeeper:
             self.extensions += 1
             logger.debug("extended the lease of task %s", task.task_id)
         except ConductorError as exc:
-            logger.warning("could not extend the lease of task %s: %s", task.task_id, exc)
+            logger.warning("could not extend the lease of task %s: %s", task.task_id, short_error(exc))
