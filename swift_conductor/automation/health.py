@@ -34,6 +34,7 @@ def worker_report(slot: Slot, now: float, max_silence: float) -> Dict[str, Any]:
         "live": alive and turning,
         "restarts": slot.restarts,
         "restart_in": round(max(0.0, slot.next_start - time.monotonic()), 3) if slot.next_start else None,
+        "last_restart_delay": slot.last_delay or None,
         "seconds_since_server": silence,
         "seconds_since_loop": round(now - beat, 3) if beat else None,
         "healthy": alive and silence is not None and silence <= max_silence,
