@@ -185,7 +185,8 @@ class Supervisor:
                 process.join(5)
             lost = self._reap(slot)
             if process.exitcode == EXIT_ABANDONED or lost or killed:
-                abandoned[f"{process.name} (pid {process.pid})"] = lost or ["unknown (killed)"]
+                unnamed = "unknown (killed)" if killed else "unknown (a result was being sent)"
+                abandoned[f"{process.name} (pid {process.pid})"] = lost or [unnamed]
         self.host_logging.close()
         return abandoned
 
