@@ -50,7 +50,11 @@ def _run(args: argparse.Namespace) -> int:
         print(f"swift-conductor run: {exc}", file=sys.stderr)
         return 2
     names = ", ".join(sorted(host.settings))
-    print(f"swift-conductor: serving {names} from {configuration.server_api_url}; Ctrl-C to stop", flush=True)
+    banner = f"serving {names} from {configuration.server_api_url}; Ctrl-C to stop"
+    if style == "json":
+        logging.getLogger("swift_conductor.cli").info(banner)  # every line a JSON object, for log shippers
+    else:
+        print(f"swift-conductor: {banner}", flush=True)
     with host:
         host.start_processes()
     return 0

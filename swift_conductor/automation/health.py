@@ -33,6 +33,8 @@ def worker_report(slot: Slot, now: float, max_silence: float) -> Dict[str, Any]:
         "alive": alive,
         "live": alive and turning,
         "restarts": slot.restarts,
+        "restart_in": round(max(0.0, slot.next_start - time.monotonic()), 3) if slot.next_start else None,
+        "last_restart_delay": slot.last_delay or None,
         "seconds_since_server": silence,
         "seconds_since_loop": round(now - beat, 3) if beat else None,
         "healthy": alive and silence is not None and silence <= max_silence,
@@ -40,7 +42,8 @@ def worker_report(slot: Slot, now: float, max_silence: float) -> Dict[str, Any]:
 
 
 def report(slots: Sequence[Slot], max_silence: float = READY_SILENCE_S) -> Dict[str, Any]:
-    """Per worker: whether its process lives, its restarts, how long ago its loop turned and reached the server.
+    """Per worker: whether its process lives, its restarts (and ``restart_in`` seconds while it waits in restart
+    backoff), how long ago its loop turned and reached the server.
     ``healthy`` (ready): every process lives and reached the server within ``max_silence`` seconds.
     ``live``: every process lives and its loop turns (a server outage does not make a worker dead)."""
     now = time.time()

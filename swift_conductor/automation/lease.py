@@ -19,6 +19,7 @@ from ..http.models import Task, TaskResult
 from ..http.models.task_result_status import TaskResultStatus
 from ..retry import REPORT_BACKOFF, is_transient
 from ..worker.worker_interface import WorkerAbc
+from .runner_log import short_error
 
 logger = logging.getLogger("swift_conductor.automation")
 
@@ -98,10 +99,12 @@ class LeaseKeeper:
             failures = self._failures.get(task.task_id or "", 0)
             self._failures[task.task_id or ""] = failures + 1
             if not is_transient(exc):
-                logger.warning("the server refused to extend the lease of task %s: %s", task.task_id, exc)
+                logger.warning("the server refused to extend the lease of task %s: %s", task.task_id, short_error(exc))
                 return None
             delay = REPORT_BACKOFF.delay(failures)
-            logger.warning("could not extend the lease of task %s: %s; retrying in %.1f s", task.task_id, exc, delay)
+            logger.warning(
+                "could not extend the lease of task %s: %s; retrying in %.1f s", task.task_id, short_error(exc), delay
+            )
             return delay
         self._failures.pop(task.task_id or "", None)
         self.extensions += 1

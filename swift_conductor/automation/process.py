@@ -26,6 +26,7 @@ from ..worker.settings import WorkerSettings
 from ..worker.worker_interface import WorkerAbc
 from . import logs, metrics, signals
 from .runner_log import worker_name
+from .spawn import unblock_stop_signals
 from .task_runner import TaskRunner
 
 logger = logging.getLogger("swift_conductor.automation")
@@ -85,6 +86,7 @@ def run_worker_process(spec: ProcessSpec) -> None:
         _leave(spec, reporter, lost, EXIT_ABANDONED if lost else 0, at_once=True)
 
     signals.install(on_stop, signals.StopSignals())
+    unblock_stop_signals()  # blocked since the spawn: a stop that came meanwhile is handled now
     _watch_parent(runner)
     if not _run_hook(spec.on_startup, "on_startup", name):
         _leave(spec, reporter, [], EXIT_STARTUP_FAILED, at_once=False)

@@ -32,7 +32,7 @@ from ..http.models.task_result import MAX_REASON_LENGTH
 from ..http.models.task_result_status import TaskResultStatus
 from ..retry import DRAIN_RETRY_S, REPORT_BACKOFF, is_transient
 from . import metrics as _metrics
-from .runner_log import short_error
+from .runner_log import one_line, short_error
 
 logger = logging.getLogger("swift_conductor.automation")
 
@@ -186,7 +186,7 @@ class ResultSender:
             self.refused += 1
         logger.error(
             "server refused the result of task %s (workflow %s, status %s): %s",
-            result.task_id, result.workflow_instance_id, result.status, reason,
+            result.task_id, result.workflow_instance_id, result.status, one_line(reason),
         )  # fmt: skip
         failed = (TaskResultStatus.FAILED, TaskResultStatus.FAILED_WITH_TERMINAL_ERROR)
         if not replaceable or result.status in failed or not result.task_id or result.task_id in self._replaced:

@@ -16,10 +16,16 @@ QUIET_WARNINGS = 3  # failed polls in a row logged at WARNING before the log goe
 STILL_FAILING_EVERY_S = 60.0  # ...except for one WARNING this often while it lasts
 
 
+def one_line(text: str, limit: int = ERROR_LINE_MAX) -> str:
+    """``text`` on one line of at most ``limit`` characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def short_error(exc: BaseException, server: str = "") -> str:
     """The error on one short line, with a hint when the URL looks wrong (an HTML page, or a 404 on a path
     every Conductor server has, which usually means the URL lacks ``/api``)."""
-    text = " ".join(str(exc).split())
+    text = str(exc)
     hint = ""
     message = str(getattr(exc, "message", "") or "")
     if isinstance(exc, ConductorApiError):
@@ -32,9 +38,16 @@ def short_error(exc: BaseException, server: str = "") -> str:
             hint = "; is the server URL the API root (ending in /api)?"
     if "usually ends in /api" in text:  # the API client's own hint already says it
         hint = ""
-    if len(text) > ERROR_LINE_MAX:
-        text = text[: ERROR_LINE_MAX - 3] + "..."
-    return text + hint
+    return one_line(text) + hint
+
+
+def server_url(client: Any, configuration: Any = None) -> str:
+    """The API URL a client talks to, for log lines (empty when it cannot be told)."""
+    for source in (configuration, getattr(getattr(client, "api", None), "configuration", None)):
+        url = getattr(source, "server_api_url", None)
+        if isinstance(url, str):
+            return url
+    return ""
 
 
 def worker_name(worker: Any) -> str:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import sys
 import threading
 from multiprocessing.context import SpawnContext, SpawnProcess
-from typing import Any, Dict
+from typing import Any, Dict, Optional, Set
 
 SPAWN: SpawnContext = multiprocessing.get_context("spawn")
 
@@ -40,10 +41,35 @@ class WorkerProcess(SpawnProcess):
                 return data
 
             spawn.get_preparation_data = preparation_data
+            blocked = block_stop_signals()
             try:
                 return Popen(process_obj)
             finally:
                 spawn.get_preparation_data = original
+                if blocked is not None:
+                    unblock_stop_signals(blocked)
+
+
+_STOPS = {signal.SIGINT, signal.SIGTERM}
+
+
+def block_stop_signals() -> Optional[Set[int]]:
+    """Block SIGINT/SIGTERM in this thread while it spawns: the child inherits the mask, so a stop that comes
+    while it still imports the program waits until its handlers are in place (:func:`unblock_stop_signals`
+    there) instead of killing it or printing a KeyboardInterrupt traceback."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    return set(signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS))
+
+
+def unblock_stop_signals(previous: Optional[Set[int]] = None) -> None:
+    """Restore the mask :func:`block_stop_signals` returned, or (in a worker process) unblock the stops."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return
+    if previous is None:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
+    else:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def in_spawned_bootstrap() -> bool:

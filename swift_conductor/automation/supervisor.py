@@ -35,7 +35,8 @@ class Slot:
     started_at: float = 0.0  # monotonic
     restarts: int = 0
     next_start: float = 0.0  # monotonic; 0 when no restart is pending
-    backoff: float = RESTART_BACKOFF_MIN_S
+    backoff: float = RESTART_BACKOFF_MIN_S  # the wait before the next restart
+    last_delay: float = 0.0  # the wait chosen when it last died
     reached: Any = None  # shared double: when its loop last reached the server (epoch s)
     beat: Any = None  # shared double: when its loop last turned (epoch s)
     abandoned: Any = None  # shared char array the process fills with abandoned task ids
@@ -134,6 +135,7 @@ class Supervisor:
                 process.name, process.pid, ran, why, slot.backoff,
             )  # fmt: skip
             slot.next_start = now + slot.backoff
+            slot.last_delay = slot.backoff
             slot.backoff = min(RESTART_BACKOFF_MAX_S, slot.backoff * 2)
         elif now >= slot.next_start:
             slot.next_start = 0.0
@@ -183,7 +185,8 @@ class Supervisor:
                 process.join(5)
             lost = self._reap(slot)
             if process.exitcode == EXIT_ABANDONED or lost or killed:
-                abandoned[f"{process.name} (pid {process.pid})"] = lost or ["unknown (killed)"]
+                unnamed = "unknown (killed)" if killed else "unknown (a result was being sent)"
+                abandoned[f"{process.name} (pid {process.pid})"] = lost or [unnamed]
         self.host_logging.close()
         return abandoned
 

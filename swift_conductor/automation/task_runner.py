@@ -41,7 +41,7 @@ from ..worker.worker_interface import WorkerAbc
 from . import metrics as _metrics
 from .lease import LeaseKeeper
 from .result_sender import ResultSender
-from .runner_log import PollLog, log_start
+from .runner_log import PollLog, log_start, server_url
 
 logger = logging.getLogger("swift_conductor.automation")
 
@@ -73,7 +73,7 @@ class TaskRunner:
         self.client = client or TaskClient(configuration)
         self.heartbeat = heartbeat or _nothing  # called after every cycle that reached the server (or paused)
         self.loop_beat = loop_beat or _nothing  # called on every turn of the loop, reaching the server or not
-        self.server = self.client.api.configuration.server_api_url
+        self.server = server_url(self.client, configuration)
         self._poll_log = PollLog(self.server)
         self.thread_count = self.settings[0].thread_count
         self.sender = ResultSender(self.client, reporters=min(2, self.thread_count))

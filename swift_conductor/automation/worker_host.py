@@ -24,7 +24,8 @@ from ..configuration import Configuration
 from ..worker.errors import WorkerConfigurationError
 from ..worker.settings import WorkerSettings, find_ini, resolve_settings, unknown_env_settings
 from ..worker.worker_interface import WorkerAbc
-from . import health, logs, metrics, signals
+from . import health, logs, signals
+from . import metrics as metrics_module
 from .endpoint import DEFAULT_HTTP_HOST, HTTP_HOST_ENV, HTTP_PORT_ENV, Endpoint, parse_port
 from .hooks import check_hook
 from .process import EXIT_ABANDONED, ProcessSpec
@@ -212,14 +213,16 @@ class WorkerHost:
         if not first:
             self._stopped.wait(wait + 10.0)
             return list(self.abandoned)
-        abandoned = self._supervisor.stop_all(wait)
-        for process, ids in abandoned.items():
-            logger.error("work abandoned by worker process %s: task(s) %s", process, ", ".join(ids))
-            self.abandoned.extend(ids)
-        if self._endpoint is not None:
-            self._endpoint.close()
-        self._exit_hook.cancel()
-        self._stopped.set()
+        try:
+            abandoned = self._supervisor.stop_all(wait)
+            for process, ids in abandoned.items():
+                logger.error("work abandoned by worker process %s: task(s) %s", process, ", ".join(ids))
+                self.abandoned.extend(ids)
+        finally:  # whatever happens, a joining thread must not wait forever
+            if self._endpoint is not None:
+                self._endpoint.close()
+            self._exit_hook.cancel()
+            self._stopped.set()
         return list(self.abandoned)
 
     def _stop_at_exit(self) -> None:
@@ -288,11 +291,8 @@ class WorkerHost:
         return self._exposition.render
 
 
-metrics_module = metrics
-
-
 def _metrics_available() -> bool:
-    return metrics.available()
+    return metrics_module.available()
 
 
 def _check_picklable(worker: WorkerAbc) -> None:

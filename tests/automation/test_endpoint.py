@@ -7,7 +7,7 @@ import os
 import signal
 import urllib.error
 import urllib.request
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -73,8 +73,17 @@ def test_liveness_fails_while_a_worker_process_is_down(embedded_server_url: str,
         wait_for(lambda: probe(host, "/healthz")[0] == 200, 30, "live")
         (pid,) = host.pids
         os.kill(pid, signal.SIGKILL)
-        wait_for(lambda: probe(host, "/healthz")[0] == 503, 30, "not live while the process is down")
+
+        def in_backoff() -> Optional[Dict[str, Any]]:
+            status, report = probe(host, "/healthz")
+            waiting = status == 503 and report["workers"][0]["restart_in"] is not None
+            return report["workers"][0] if waiting else None
+
+        worker = wait_for(in_backoff, 30, "not live while the process waits in restart backoff")
+        assert not worker["alive"] and not worker["live"] and worker["pid"] == pid
         wait_for(lambda: probe(host, "/healthz")[0] == 200, 30, "live again after the restart")
+        (worker,) = host.health()["workers"]
+        assert worker["restarts"] == 1 and worker["restart_in"] is None and worker["pid"] != pid
     finally:
         host.stop_processes(timeout=20)
 

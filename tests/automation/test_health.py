@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import os
+import signal
+import time
+from typing import Any, Callable, Dict
+
+import pytest
 
 from swift_conductor import Configuration, Worker, WorkerHost
+from swift_conductor.automation import supervisor
 
 from ..support.proxy import FaultProxy, split_url
 from ..support.waiting import wait_for
@@ -60,5 +66,31 @@ def test_a_worker_busy_with_a_long_task_stays_healthy(embedded_server_url: str, 
 
         wait_for(finished, 30, "the long task to finish", interval=0.25)
         assert len(seen) > 1 and all(seen)
+    finally:
+        host.stop_processes(timeout=20)
+
+
+def test_restart_backoff_grows_while_a_process_keeps_dying_and_resets_after_a_healthy_run(
+    embedded_server_url: str, uid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(supervisor, "HEALTHY_AFTER_S", 3.0)  # a run this long counts as healthy
+    config = Configuration(server_api_url=embedded_server_url)
+    host = WorkerHost([Worker(f"backoff_{uid}", Doubler())], config, log_level=None, environ={})
+    host.start_processes()
+
+    def worker() -> Dict[str, Any]:
+        return host.health()["workers"][0]
+
+    def kill_and_wait_for_restart(restarts: int) -> float:
+        os.kill(worker()["pid"], signal.SIGKILL)
+        eventually(lambda: worker()["restarts"] == restarts and worker()["alive"])
+        return float(worker()["last_restart_delay"])
+
+    try:
+        eventually(lambda: worker()["alive"])
+        delays = [kill_and_wait_for_restart(n) for n in (1, 2, 3)]  # each run far shorter than 3 s
+        assert delays == [1.0, 2.0, 4.0]
+        time.sleep(supervisor.HEALTHY_AFTER_S + 0.5)  # a healthy run...
+        assert kill_and_wait_for_restart(4) == 1.0  # ...resets the backoff
     finally:
         host.stop_processes(timeout=20)

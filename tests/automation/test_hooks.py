@@ -42,6 +42,7 @@ def test_hooks_run_in_each_process_before_the_first_poll_and_after_the_drain(
     try:
         wid = WorkflowClient(config).start_workflow(name, {})
         done = wait_for(lambda: (w := WorkflowClient(config).get_workflow(wid)).is_terminal and w, 30, "the task")
+        wait_for(lambda: len(list(tmp_path.glob("startup-*"))) == 2, 30, "both processes to have started")
         pids = host.pids
     finally:
         host.stop_processes(timeout=20)

@@ -115,7 +115,8 @@ def test_json_lines_for_log_shippers(embedded_server_url: str, uid: str, tmp_pat
     name = f"chattyjson_{uid}"
     _define(Configuration(server_api_url=embedded_server_url), name)
     out = _run_cli(tmp_path, embedded_server_url, name, [3], "--log-format", "json")
-    records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert out.strip() and all(line.startswith("{") for line in out.splitlines()), out  # nothing else
+    records = [json.loads(line) for line in out.splitlines()]
     mine = [r for r in records if r["logger"] == "myworkers.orders"]
     assert len(mine) == 1 and mine[0]["level"] == "INFO" and mine[0]["worker"] == name
     assert mine[0]["task_id"] and mine[0]["task_type"] == name and mine[0]["message"].endswith("n=3")
@@ -246,3 +247,39 @@ def test_failure_tracebacks_are_rate_limited_per_task_type(captured: List[loggin
     assert len([r for r in shown if "flaky_type" in r.getMessage()]) == failure_log.TRACEBACKS_PER_WINDOW
     terminal = [r for r in shown if "other_type" in r.getMessage()]
     assert len(terminal) == 1 and terminal[0].levelno == logging.ERROR
+
+
+def test_a_level_the_application_set_in_the_host_applies_in_the_worker_processes(
+    embedded_server_url: str, uid: str
+) -> None:
+    """The application sets its logger to INFO (root stays at WARNING) after importing its workers, as a program
+    does under its ``__main__`` guard: worker processes never run that code, yet the level holds there."""
+    config = Configuration(server_api_url=embedded_server_url)
+    name = f"levels_{uid}"
+    _define(config, name)
+    records: List[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    app_logger = logging.getLogger("myworkers")
+    handler = Keep()
+    saved = app_logger.level
+    app_logger.setLevel(logging.INFO)
+    app_logger.addHandler(handler)
+    try:
+        host = WorkerHost([Worker(name, log_fixtures.chatty)], config, log_level=None, environ={})
+        host.start_processes()
+        try:
+            wid = WorkflowClient(config).start_workflow(name, {"n": 9})
+            wait_for(lambda: any("n=9" in r.getMessage() for r in records), 30, "the worker's INFO record")
+        finally:
+            host.stop_processes(timeout=20)
+    finally:
+        app_logger.removeHandler(handler)
+        app_logger.setLevel(saved)
+    (record,) = [r for r in records if "n=9" in r.getMessage()]
+    task = WorkflowClient(config).get_workflow(wid).tasks[0]
+    assert record.levelno == logging.INFO and record.name == "myworkers.orders"
+    assert getattr(record, "task_id", None) == task.task_id and record.process != os.getpid()

@@ -117,3 +117,14 @@ def test_a_second_ctrl_c_after_the_settling_window_abandons_the_task_and_says_so
     errors = [line for line in program.log().splitlines() if " ERROR " in line and "work abandoned" in line]
     assert errors and task.task_id in errors[0], program.log()[-3000:]
     server.workflows.terminate(wid, "test over")
+
+
+def test_a_stop_while_the_workers_still_start_up_is_a_clean_stop(server: Server, launch: Launcher, uid: str) -> None:
+    """Worker processes start with the stop signals blocked until their handlers are in place, so a stop that
+    reaches them while they import the program is handled like any other (no KeyboardInterrupt, exit 0)."""
+    prefix = f"earlystop_{uid}"
+    program = launch("decorated_program.py", server.url, env={"E2E_PREFIX": prefix})
+    wait_for(lambda: len(program.worker_pids()) == 2, 30, "the worker processes to be spawned")
+    os.killpg(program.pid, signal.SIGINT)
+    assert program.wait(40) == 0, program.log()[-3000:]
+    assert "Traceback" not in program.log() and "KeyboardInterrupt" not in program.log()
