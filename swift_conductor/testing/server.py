@@ -102,7 +102,9 @@ class ConductorTestServer:
             )
 
     def stop(self) -> None:
-        """Stop the embedded server (a real server is left alone)."""
+        """Close this process's connections to the server, and stop it if it is the embedded one (a server by
+        URL is left running)."""
+        ApiClient(self.configuration()).close()
         if self.embedded is not None:
             self.embedded.stop()
 
