@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from ..clients import MetadataClient, TaskClient, WorkflowClient
 from ..configuration import Configuration
+from ..errors import ConductorConnectionError, ConductorError
 from ..http.api_client import ApiClient
-from ..http.errors import ConductorConnectionError, ConductorError
 
 if TYPE_CHECKING:
     from ..devserver import EmbeddedServer
@@ -22,8 +22,10 @@ CLOCK_ROUTE = "test/clock"
 PROBE_TIMEOUT_S = 5.0
 
 
-class ServerUnavailable(RuntimeError):
-    """No Conductor server answers at the URL the tests were given."""
+class ServerUnavailable(ConductorError):
+    """No Conductor server answers at the URL the tests were given (down, silent, not Conductor, or a bad URL).
+
+    Under the package's one error root, so ``except ConductorError`` catches it too."""
 
 
 class ConductorTestServer:
