@@ -54,9 +54,8 @@ def conductor_server(request: pytest.FixtureRequest) -> Iterator[ConductorTestSe
             server = ConductorTestServer.connect(url, source)
         except ServerUnavailable as exc:
             pytest.fail(str(exc), pytrace=False)
-        yield server
-        return
-    server = ConductorTestServer.start_embedded()
+    else:
+        server = ConductorTestServer.start_embedded()
     try:
         yield server
     finally:

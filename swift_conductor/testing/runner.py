@@ -120,9 +120,7 @@ class _Watched(WorkerAbc):
 
     # Everything else is the inner worker's.
     def check(self) -> None:
-        inner_check = getattr(self.inner, "check", None)
-        if inner_check is not None:
-            inner_check()
+        self.inner.check()
 
     def get_identity(self) -> str:
         return self.inner.get_identity()

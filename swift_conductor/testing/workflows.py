@@ -19,7 +19,7 @@ import time
 from typing import Any, Callable, Iterator, List, Mapping, Optional, Union
 
 from ..configuration import Configuration
-from ..http.errors import ConductorConnectionError, NotFoundError
+from ..errors import ConductorConnectionError, NotFoundError
 from ..http.models import StartWorkflowRequest, Task, TaskDef, Workflow, WorkflowDef
 from .runner import WorkerErrors
 from .server import Conductor, ServerUnavailable

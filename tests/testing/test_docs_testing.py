@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from swift_conductor.devserver import EmbeddedServer
+
 from ..conftest import ROOT
 from ..test_docs import is_test_file, python_blocks
 from .conftest import PLUGIN_ARGS
@@ -36,6 +38,12 @@ def test_snippet_passes_on_the_embedded_server(pytester: pytest.Pytester, name: 
 @pytest.mark.parametrize("name", sorted(set(TEST_FILES) - NEEDS_THE_CLOCK))
 def test_snippet_passes_on_a_real_server(pytester: pytest.Pytester, name: str, real_server_url: str) -> None:
     run_snippet(pytester, name, f"--conductor-server={real_server_url}")
+
+
+def test_the_clock_snippet_passes_on_a_time_controlled_server_by_url(pytester: pytest.Pytester) -> None:
+    with EmbeddedServer(time_control=True) as server:  # as `swift-conductor devserver --time-control` runs it
+        run_snippet(pytester, "test_clock", f"--conductor-server={server.api_url}")
+        assert server.engine.clock.offset_ms == (3600 + 600) * 1000
 
 
 def test_the_greeting_snippet_is_the_minimal_example_file() -> None:

@@ -232,7 +232,7 @@ def test_the_same_tests_run_against_a_real_server(pytester: pytest.Pytester, rea
         import pytest
 
         def test_on_the_real_server(conductor_server, conductor):
-            assert not conductor_server.is_embedded
+            assert not conductor_server.is_embedded and not conductor_server.can_advance
             assert conductor.api_url == conductor_server.api_url
             with pytest.raises(RuntimeError, match="needs the embedded server, but these tests run against"):
                 conductor_server.advance(10)

@@ -214,3 +214,29 @@ def test_workers_started_without_a_block_are_stopped_and_checked_at_teardown(pyt
     result = pytester.runpytest(*PLUGIN_ARGS)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*worker for task 'noblock_*' raised ValueError: late*"])
+
+
+def test_task_definitions_nested_in_a_switch_are_registered_too(
+    run_workers: Callable[..., Any],
+    run_workflow: Callable[..., Any],
+    unique_name: Callable[[str], str],
+    conductor: Conductor,
+) -> None:
+    small, large = unique_name("small"), unique_name("large")
+    switch = WorkflowTask(
+        name="size",
+        task_reference_name="size",
+        type="SWITCH",
+        input_parameters={"n": "${workflow.input.n}"},
+        extra={
+            "evaluatorType": "value-param",
+            "expression": "n",
+            "decisionCases": {"1": [WorkflowTask(name=small, task_reference_name="small").to_dict()]},
+            "defaultCase": [WorkflowTask(name=large, task_reference_name="large").to_dict()],
+        },
+    )
+    flow = WorkflowDef(name=unique_name("sizes"), tasks=[switch])
+    with run_workers(Worker(small, lambda: "small"), Worker(large, lambda: "large")):
+        workflow = run_workflow(flow, {"n": 1})
+    assert workflow.task_by_ref("small").output_data == {"result": "small"}
+    assert conductor.metadata.get_task_def(large).retry_count == 0  # registered though it did not run
