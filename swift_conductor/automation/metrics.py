@@ -60,6 +60,9 @@ class Recorder:
     def polled(self, task_type: str, received: int) -> None:
         pass
 
+    def received(self, task_type: str, count: int) -> None:
+        """Tasks that came without a poll (update-v2 hands the next task over with a result)."""
+
     def poll_failed(self, task_type: str) -> None:
         pass
 
@@ -144,6 +147,11 @@ class SampleRecorder(Recorder):
             self._count("conductor_worker_polls", (task_type,))
             if received:
                 self._count("conductor_worker_tasks_received", (task_type,), received)
+
+    def received(self, task_type: str, count: int) -> None:
+        with self._lock:
+            self.changes += 1
+            self._count("conductor_worker_tasks_received", (task_type,), count)
 
     def poll_failed(self, task_type: str) -> None:
         with self._lock:

@@ -276,6 +276,7 @@ class TaskRunner:
                     self.received_v2 += 1
                 self._slots.notify_all()
             if accepted and task is not None:
+                _metrics.recorder.received(task.task_def_name or task.task_type or "", 1)
                 self._executor.submit(self._run_task, task)
 
         return hand_over
