@@ -12,8 +12,9 @@
     │   ├── ConflictError               409
     │   └── ServerError                 5xx
     ├── WorkerConfigurationError        a bad worker setting, raised when a host is built (also a ValueError)
-    └── NonRetryableError               raised by a worker: fail the task for good (FAILED_WITH_TERMINAL_ERROR)
-        └── TaskInputError              the task's input does not fit the worker function's parameters
+    ├── NonRetryableError               raised by a worker: fail the task for good (FAILED_WITH_TERMINAL_ERROR)
+    │   └── TaskInputError              the task's input does not fit the worker function's parameters
+    └── ServerUnavailable               (swift_conductor.testing) the server a test was pointed at does not answer
 
 ``retryable`` on every error says whether trying the same call again later can succeed; the rule behind it lives
 in :mod:`swift_conductor.retry`, the one place that decides it. The embedded server's own errors
