@@ -4,6 +4,7 @@
     python benchmarks/peer_bench.py --server oss --oss-url http://127.0.0.1:18332/api   # a running OSS 3.32.3
     python benchmarks/peer_bench.py --server oss          # starts OSS 3.32.3 with scripts/conductor_server.py
     python benchmarks/peer_bench.py --server embedded --server oss --oss-url URL --tasks 3000
+    python benchmarks/peer_bench.py --server embedded --clients raw,ours1 --per-thread   # where the CPU goes
 
 Every client runs in its own process tree, started by this script (``--client`` mode of this file):
 ``raw`` (one connection, the calls our client makes on that server: batch poll + update-v2 where the server has
@@ -27,7 +28,11 @@ counts in-process; for OSS, a counting TCP proxy in its own process (``--serve-p
 server. Neither is in the client's process tree, so neither is counted as client CPU. Every client of a server
 goes through the same counter, so a proxy hop costs them all alike.
 
-The machine is shared; read ratios within one table, and note the load average printed with it.
+``--per-thread`` also prints, for the middle 80% of each drain, every client thread's CPU and context switches
+per task (from ``/proc/<pid>/task/<tid>``): where a client's CPU goes when it costs more than the raw loop.
+
+The machine is shared; read ratios within one table, and note the load average printed with it. On a 2-core
+machine the client and the server share the CPUs, so a client's CPU per task also bounds its throughput.
 """
 
 from __future__ import annotations
@@ -103,19 +108,24 @@ def client_cpy(url: str, task: str, threads: int) -> None:
 def client_raw(url: str, task: str, threads: int) -> None:
     """One keep-alive connection: batch poll, execute (nothing), report. Where the server has update-v2 the
     report is update-v2 and the task it returns is run next (no poll while busy); an empty poll that did not
-    wait is followed by a one-task long poll (1000 ms), as our client does. Elsewhere: batch poll + update."""
+    wait is followed by a one-task long poll (1000 ms), as our client does. Elsewhere: batch poll + update.
+    ``threads`` > 1 runs that many such loops, each on its own connection (to see what concurrency does)."""
+    stop = threading.Event()
+    loops = [threading.Thread(target=_raw_loop, args=(url, task, stop), daemon=True) for _ in range(threads)]
+    for loop in loops:
+        loop.start()
+    print("started", flush=True)
+    wait_for_stdin_eof()
+    stop.set()
+    for loop in loops:
+        loop.join(5)
+
+
+def _raw_loop(url: str, task: str, stop: threading.Event) -> None:
     parts = urlsplit(url)
     base = parts.path.rstrip("/")
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=30)
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
-    stop = threading.Event()
-
-    def watch_stdin() -> None:
-        wait_for_stdin_eof()
-        stop.set()
-
-    threading.Thread(target=watch_stdin, daemon=True).start()
-    print("started", flush=True)
 
     def call(method: str, path: str, body: Optional[bytes] = None) -> Tuple[int, bytes]:
         conn.request(method, base + path, body=body, headers=headers)
@@ -413,6 +423,44 @@ class TreeSampler:
         self._thread.join()
 
 
+def thread_stats(pids: List[int]) -> Dict[Tuple[int, int], Tuple[float, int, int]]:
+    """(pid, tid) -> (CPU s, voluntary, involuntary context switches) of every thread of ``pids``."""
+    out: Dict[Tuple[int, int], Tuple[float, int, int]] = {}
+    for pid in pids:
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+                status = Path(f"/proc/{pid}/task/{tid}/status").read_text().splitlines()
+            except OSError:
+                continue
+            switches = {
+                k: int(v) for k, _, v in (line.partition(":\t") for line in status) if k.endswith("ctxt_switches")
+            }
+            out[(pid, int(tid))] = (
+                (int(fields[11]) + int(fields[12])) / TICKS,
+                switches.get("voluntary_ctxt_switches", 0),
+                switches.get("nonvoluntary_ctxt_switches", 0),
+            )
+    return out
+
+
+def print_thread_stats(label: str, tasks: int, a: Dict[Any, Tuple[float, int, int]], b: Dict[Any, Any]) -> None:
+    """Per thread: CPU ms and context switches per task over the middle of the drain (``--per-thread``)."""
+    rows = [(key, b[key][0] - a[key][0], b[key][1] - a[key][1], b[key][2] - a[key][2]) for key in b if key in a]
+    rows.sort(key=lambda r: -r[1])
+    print(f"  [{label}] per thread over {tasks} tasks (ms CPU/task, voluntary/involuntary switches per task):")
+    for (pid, tid), cpu, vol, inv in rows:
+        if cpu > 0 or vol > tasks / 10:
+            print(f"      pid {pid} tid {tid}: {1000 * cpu / tasks:.3f} ms, {vol / tasks:.2f} / {inv / tasks:.2f}")
+    total = sum(r[1] for r in rows)
+    vol_total = sum(r[2] for r in rows)
+    print(f"      all threads: {1000 * total / tasks:.3f} ms, {vol_total / tasks:.2f} voluntary switches per task")
+
+
 # --------------------------------------------------------------------------------------- the server (control)
 class Busy(Exception):
     pass
@@ -539,9 +587,15 @@ def measure(
     started.wait(60)
     sampler.relist()
     row: Dict[str, Any] = {"label": label}
+    marks: List[Tuple[int, Dict[Tuple[int, int], Tuple[float, int, int]]]] = []
     try:
         deadline = time.monotonic() + args.drain_timeout
-        while control.queue_size(name) > 0 and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            size = control.queue_size(name)
+            if args.per_thread and len(marks) < 2 and size <= args.tasks * (0.9 if not marks else 0.1):
+                marks.append((size, thread_stats(sampler.pids)))  # the middle 80% of the drain
+            if size == 0:
+                break
             time.sleep(0.1)
         time.sleep(1.0)  # the last tasks polled are reported
         drained = endpoint.counts()
@@ -589,6 +643,8 @@ def measure(
         row["req_per_task"] = sum(row["requests"].values()) / len(tasks)
     row["load"] = Path("/proc/loadavg").read_text().split()[:3]
     print(f"  [{label}] {summary(row)}", flush=True)
+    if len(marks) == 2 and marks[0][0] > marks[1][0]:
+        print_thread_stats(label, marks[0][0] - marks[1][0], marks[0][1], marks[1][1])
     return row
 
 
@@ -686,6 +742,9 @@ def main() -> int:
     parser.add_argument("--spacing", type=float, default=0.5, help="seconds between those workflows")
     parser.add_argument("--drain-timeout", type=float, default=300.0)
     parser.add_argument("--raw-idle", action="store_true", help="measure idle and pickup for the raw loop too")
+    parser.add_argument(
+        "--per-thread", action="store_true", help="also print each client thread's CPU and context switches per task"
+    )
     parser.add_argument("--clients", default="raw,ours1,ours8,cpy8", help="which clients, in this order")
     parser.add_argument("--log-dir", default=os.environ.get("TMPDIR", "/tmp"), help="client logs go here")
     # internal modes: this file is also the clients and the counting endpoints
@@ -708,6 +767,7 @@ def main() -> int:
 
     plan = {
         "raw": ("raw loop", "raw", 1),
+        "raw4": ("raw 4 loops", "raw", 4),
         "ours1": ("ours 1 thread", "ours", 1),
         "ours8": ("ours 8 threads", "ours", 8),
         "cpy8": ("cpy 8 threads", "cpy", 8),
