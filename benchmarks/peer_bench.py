@@ -42,6 +42,7 @@ import contextlib
 import http.client
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -462,6 +463,12 @@ def print_thread_stats(label: str, tasks: int, a: Dict[Any, Tuple[float, int, in
 
 
 # --------------------------------------------------------------------------------------- the server (control)
+def _stale(sock: socket.socket) -> bool:
+    """An idle keep-alive connection the server has closed is readable (EOF): do not send on it."""
+    readable, _, _ = select.select([sock], [], [], 0)
+    return bool(readable)
+
+
 class Busy(Exception):
     pass
 
@@ -480,6 +487,8 @@ class Control:
                 return self._call(method, path, body)
             except Busy:
                 time.sleep(0.05 * (attempt + 1))
+            except (http.client.RemoteDisconnected, ConnectionError):
+                self.local.conn = None  # the server closed a keep-alive connection that sat idle: reconnect
         return self._call(method, path, body)
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
@@ -488,6 +497,8 @@ class Control:
             parts = urlsplit(self.api)
             conn = self.local.conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
         data = None if body is None else json.dumps(body).encode()
+        if conn.sock is not None and _stale(conn.sock):
+            conn.close()
         conn.request(method, urlsplit(self.api).path + path, body=data, headers={"Content-Type": "application/json"})
         response = conn.getresponse()
         raw = response.read()
