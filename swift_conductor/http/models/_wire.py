@@ -25,6 +25,16 @@ def snake_to_camel(name: str) -> str:
 _FieldSpec = Tuple[str, str, Optional[Callable[[Any], Any]]]
 
 
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """How one model class maps to the wire, worked out once per class from its fields and type hints."""
+
+    specs: Tuple[_FieldSpec, ...]
+    plain: Dict[str, str]  # wire name -> attribute, for fields whose JSON is already the value
+    decoded: Tuple[Tuple[str, str, Callable[[Any], Any]], ...]  # (wire name, attribute, decoder)
+    known: frozenset  # every wire name a field takes
+
+
 def _decoder_for(tp: Any) -> Optional[Callable[[Any], Any]]:
     """A function that turns decoded JSON into ``tp``; None when JSON is already the right shape."""
     origin = typing.get_origin(tp)
@@ -58,11 +68,11 @@ def _decoder_for(tp: Any) -> Optional[Callable[[Any], Any]]:
     return None
 
 
-_FIELDS: Dict[type, Tuple[Tuple[_FieldSpec, ...], Dict[str, _FieldSpec]]] = {}
+_PLANS: Dict[type, _Plan] = {}
 
 
-def _fields(cls: type) -> Tuple[Tuple[_FieldSpec, ...], Dict[str, _FieldSpec]]:
-    known = _FIELDS.get(cls)
+def _plan(cls: type) -> _Plan:
+    known = _PLANS.get(cls)
     if known is not None:
         return known
     module = sys.modules.get(cls.__module__)
@@ -73,9 +83,17 @@ def _fields(cls: type) -> Tuple[Tuple[_FieldSpec, ...], Dict[str, _FieldSpec]]:
             continue
         wire = f.metadata.get("wire") or snake_to_camel(f.name)
         specs.append((f.name, wire, _decoder_for(hints[f.name])))
-    known = tuple(specs), {spec[1]: spec for spec in specs}
-    _FIELDS[cls] = known
-    return known
+    plan = _Plan(
+        specs=tuple(specs),
+        plain={wire: name for name, wire, decoder in specs if decoder is None},
+        decoded=tuple((wire, name, decoder) for name, wire, decoder in specs if decoder is not None),
+        known=frozenset(wire for _, wire, _ in specs),
+    )
+    _PLANS[cls] = plan
+    return plan
+
+
+_SCALARS = frozenset({str, int, float, bool})
 
 
 def _encode(value: Any) -> Any:
@@ -100,28 +118,32 @@ class WireModel:
     """Base of every wire model: ``from_dict`` tolerates unknown keys, ``to_dict`` omits None."""
 
     def to_dict(self) -> Dict[str, Any]:
-        specs, _ = _fields(type(self))
         out: Dict[str, Any] = dict(getattr(self, "extra", None) or {})
-        for name, wire, _decoder in specs:
+        for name, wire, _decoder in _plan(type(self)).specs:
             value = getattr(self, name)
             if value is not None:
-                out[wire] = _encode(value)
+                out[wire] = value if type(value) in _SCALARS else _encode(value)
         return out
 
     @classmethod
     def from_dict(cls: Type[T], data: Dict[str, Any]) -> T:
         if not isinstance(data, dict):
             raise TypeError(f"{cls.__name__} expects a JSON object, got {type(data).__name__}")
-        _, by_wire = _fields(cls)
+        plan = _plan(cls)
+        plain = plan.plain.get
         kwargs: Dict[str, Any] = {}
         extra: Dict[str, Any] = {}
         for key, value in data.items():
-            spec = by_wire.get(key)
-            if spec is None:
+            name = plain(key)
+            if name is not None:
+                if value is not None:
+                    kwargs[name] = value
+            elif key not in plan.known:
                 extra[key] = value
-            elif value is not None:
-                decoder = spec[2]
-                kwargs[spec[0]] = decoder(value) if decoder is not None else value
+        for wire, name, decoder in plan.decoded:
+            value = data.get(wire)
+            if value is not None:
+                kwargs[name] = decoder(value)
         if extra:
             kwargs["extra"] = extra
         return cls(**kwargs)
