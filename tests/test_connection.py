@@ -241,3 +241,13 @@ def test_a_reused_connection_closed_unanswered_is_resent_only_when_idempotent(
         with pytest.raises(ConductorConnectionError, match="closed the connection without answering"):
             get(transport, server, idempotent=False)
     assert len(server.requests) == sent
+
+
+def test_a_header_with_a_line_break_is_refused_before_anything_is_sent(serve: Serve) -> None:
+    server = serve(ok(b"[1]"))
+    url = f"http://127.0.0.1:{server.port}/api/x"
+    smuggled = RawRequest("GET", url, {"X-Id": "1\r\nX-Admin: yes"}, None, 5, 5)
+    with pytest.raises(ConductorConnectionError, match=r"invalid request \(ValueError\)") as err:
+        StdlibTransport(True).send(smuggled)
+    assert "X-Admin" not in str(err.value)  # values are never echoed: they may hold secrets
+    assert server.requests == []

@@ -131,8 +131,8 @@ class ApiClient:
             return None
         if "json" in response.content_type:
             try:
-                return json.loads(response.body)
-            except ValueError as exc:
+                return json.loads(response.body.decode("utf-8"))  # Conductor answers in UTF-8: no detection
+            except ValueError as exc:  # UnicodeDecodeError included
                 raise self._invalid(response, "invalid JSON") from exc
         if expect_json:
             raise self._invalid(response, f"not JSON ({response.content_type or 'no content type'})")

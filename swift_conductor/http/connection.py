@@ -32,7 +32,6 @@ _RECV = 65536
 MAX_HEAD = 65536
 MAX_HEADER_LINES = 100
 _BAD_TARGET = re.compile(r"[\x00-\x20\x7f]")
-_BAD_HEADER = re.compile(r"[\r\n\x00]")
 
 
 class ProtocolError(Exception):
@@ -159,12 +158,12 @@ def _head(method: str, target: str, host: str, headers: Dict[str, str]) -> bytes
         lines.append(f"Host: {host}")
     if "accept-encoding" not in given:
         lines.append("Accept-Encoding: identity")  # no compressed answers: this client does not decode them
-    for name, value in headers.items():
-        if _BAD_HEADER.search(name) or _BAD_HEADER.search(value) or ":" in name:
-            raise ValueError("a header name or value holds a line break or a colon in its name")
-        lines.append(f"{name}: {value}")
-    lines.append("\r\n")
-    return "\r\n".join(lines).encode("latin-1")
+    lines.extend(f"{name}: {value}" for name, value in headers.items())
+    text = "\r\n".join(lines)
+    breaks = len(lines) - 1  # a line break anywhere else would smuggle a header or a request in
+    if text.count("\n") != breaks or text.count("\r") != breaks or "\x00" in text:
+        raise ValueError("a header name or value holds a line break")
+    return (text + "\r\n\r\n").encode("latin-1")
 
 
 class _Reader:
@@ -267,33 +266,32 @@ def _read_answer(reader: _Reader, method: str) -> Answer:
 
 
 def _parse_head(head: bytes) -> Tuple[str, int, str, Dict[str, str]]:
-    lines = head.decode("latin-1").split("\n")
+    text = head.decode("latin-1")
+    lines = text.split("\r\n") if "\r\n" in text else text.split("\n")
     if len(lines) > MAX_HEADER_LINES + 1:
         raise ProtocolError(f"the answer has more than {MAX_HEADER_LINES} header lines")
-    status_line = lines[0].rstrip("\r")
-    parts = status_line.split(" ", 2)
+    parts = lines[0].rstrip("\r").split(" ", 2)
     if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or len(parts[1]) != 3 or not parts[1].isdigit():
-        raise ProtocolError(f"not an HTTP/1.x status line: {status_line[:80]!r}")
+        raise ProtocolError(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
     headers: Dict[str, str] = {}
     last = ""
-    for raw in lines[1:]:
-        line = raw.rstrip("\r")
-        if not line:
-            continue
-        if line[0] in " \t" and last:  # an obsolete folded continuation of the previous field
-            headers[last] = f"{headers[last]} {line.strip()}"
-            continue
+    for line in lines[1:]:
         name, sep, value = line.partition(":")
-        if not sep or not name or name != name.strip():
+        if sep and name and name[0] not in " \t" and name[-1] not in " \t":
+            last = name.lower()
+            value = value.strip()
+            previous = headers.get(last)
+            headers[last] = value if previous is None else f"{previous}, {value}"
+        elif line[:1] in (" ", "\t") and last:  # an obsolete folded continuation of the previous field
+            headers[last] = f"{headers[last]} {line.strip()}"
+        elif line.strip():
             raise ProtocolError(f"malformed header line in the answer: {line[:80]!r}")
-        last = name.lower()
-        value = value.strip()
-        previous = headers.get(last)
-        headers[last] = value if previous is None else f"{previous}, {value}"
-    return parts[0], int(parts[1]), parts[2] if len(parts) > 2 else "", headers
+    return parts[0], int(parts[1]), parts[2].rstrip("\r") if len(parts) > 2 else "", headers
 
 
 def _content_length(value: str) -> int:
+    if value.isdigit():
+        return int(value)
     values = {v.strip() for v in value.split(",")}  # the same length repeated is allowed (RFC 9110 8.6)
     if len(values) != 1:
         raise ProtocolError(f"conflicting Content-Length values: {value[:80]!r}")
