@@ -46,8 +46,8 @@ _Entry = Tuple[float, int, int, TaskResult, Optional[NextTask]]
 class ResultSender:
     """Reporter threads (up to ``reporters``) sending queued results.
 
-    A reporter is started only when a result is queued and no reporter is idle, so a worker whose results go
-    out one at a time keeps one reporter however many threads it has. Two conditions share one lock so that
+    A reporter is started only when a result is queued while every reporter has one already, so a worker whose
+    results go out one at a time keeps one reporter however many threads it has. Two conditions share one lock so that
     nobody wakes for nothing: reporters wait on ``_work`` (one is woken per queued result), ``wait_for_room``
     and ``flush`` wait on ``_room`` (woken when a result leaves the backlog)."""
 
@@ -99,13 +99,17 @@ class ResultSender:
                 self._room.wait(left)
             return True
 
-    def _push(self, result: TaskResult, attempt: int, delay: float, next_task: Optional[NextTask] = None) -> None:
+    def _push(
+        self, result: TaskResult, attempt: int, delay: float, next_task: Optional[NextTask] = None, *, own: bool = False
+    ) -> None:
+        """Queue a result; ``own``: pushed by a reporter about the result it holds, which it is about to free."""
         with self._lock:
             if not self._closed:
                 heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), attempt, result, next_task))
-                if self._idle >= len(self._heap) or len(self._threads) >= self.reporters:
+                waiting = len(self._heap) + self._busy - (1 if own else 0)
+                if waiting <= len(self._threads) or len(self._threads) >= self.reporters:
                     self._work.notify()
-                else:  # more results wait than reporters are idle: one more reporter
+                else:  # more results than reporters: one more reporter
                     thread = threading.Thread(
                         target=self._loop, name=f"result-sender-{len(self._threads)}", daemon=True
                     )
@@ -145,7 +149,7 @@ class ResultSender:
                 self._attempt(result, attempt, next_task)
             except Exception:  # a bug of ours must not end delivery: keep the result and go on
                 logger.exception("unexpected error while reporting task %s; will retry", result.task_id)
-                self._push(result, attempt + 1, REPORT_BACKOFF.delay(attempt))
+                self._push(result, attempt + 1, REPORT_BACKOFF.delay(attempt), own=True)
             finally:
                 with self._lock:
                     self._busy -= 1
@@ -204,7 +208,7 @@ class ResultSender:
                 "could not report task %s (attempt %d): %s; retrying in %.1f s",
                 result.task_id, attempt + 1, short_error(exc), delay,
             )  # fmt: skip
-            self._push(result, attempt + 1, delay)
+            self._push(result, attempt + 1, delay, own=True)
         else:
             self._refused(result, str(exc), isinstance(exc, ConductorApiError) and exc.status in _REPLACEABLE)
 
@@ -226,7 +230,7 @@ class ResultSender:
             status=TaskResultStatus.FAILED,
             reason_for_incompletion=f"the server refused the worker's result: {reason}"[:MAX_REASON_LENGTH],
         )
-        self._push(replacement, 0, 0.0)
+        self._push(replacement, 0, 0.0, own=True)
 
     def flush(self, deadline: float) -> int:
         """At shutdown: deliver what is queued, retrying quickly, until done or ``deadline`` (monotonic).

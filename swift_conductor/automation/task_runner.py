@@ -120,7 +120,7 @@ class TaskRunner:
             settings = self.settings[turn % len(self.settings)]
             turn += 1
             try:
-                if self.update_v2 is None:
+                if self.update_v2 is None and failures == 0:  # not while polls fail: one request per backoff
                     self._learn_server()
                 if self._paused(settings):
                     self._idle(max(settings.polling_interval_seconds, 0.1))
