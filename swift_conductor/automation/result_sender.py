@@ -61,6 +61,7 @@ class ResultSender:
         self._room = threading.Condition(self._lock)
         self._busy = 0
         self._idle = 0  # reporters waiting on _work
+        self._room_waiters = 0  # threads waiting on _room (nobody, mostly: then a result leaving costs nothing)
         self._draining = False
         self._closed = False
         self._threads: List[threading.Thread] = []
@@ -96,7 +97,11 @@ class ResultSender:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
-                self._room.wait(left)
+                self._room_waiters += 1
+                try:
+                    self._room.wait(left)
+                finally:
+                    self._room_waiters -= 1
             return True
 
     def _push(
@@ -153,7 +158,8 @@ class ResultSender:
             finally:
                 with self._lock:
                     self._busy -= 1
-                    self._room.notify_all()
+                    if self._room_waiters:
+                        self._room.notify_all()
 
     def _attempt(self, result: TaskResult, attempt: int, next_task: Optional[NextTask] = None) -> None:
         if next_task is not None and self._attempt_v2(result, attempt, next_task):
@@ -245,7 +251,11 @@ class ResultSender:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                self._room.wait(min(left, 0.1))
+                self._room_waiters += 1
+                try:
+                    self._room.wait(min(left, 0.1))
+                finally:
+                    self._room_waiters -= 1
             self._closed = True
             leftovers = list(self._heap)
             self._heap.clear()
