@@ -56,7 +56,7 @@ class ResultSender:
         self.reporters = max(1, reporters)
         self._heap: List[_Entry] = []
         self._seq = itertools.count()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant, as a signal handler may ask for pending_task_ids
         self._work = threading.Condition(self._lock)
         self._room = threading.Condition(self._lock)
         self._busy = 0
