@@ -22,7 +22,7 @@ import itertools
 import logging
 import threading
 import time
-from typing import Callable, Dict, List, Optional, Set, Tuple
+from typing import Callable, List, Optional, Set, Tuple
 
 from ..clients import TaskClient
 from ..clients.task_client import update_v2_unsupported
@@ -39,21 +39,33 @@ logger = logging.getLogger("swift_conductor.automation")
 _REPLACEABLE = (400, 413, 500)
 
 NextTask = Callable[[Optional[Task]], None]
+#: A queued result: (due, seq, attempt, result, where update-v2's next task goes or None).
+_Entry = Tuple[float, int, int, TaskResult, Optional[NextTask]]
 
 
 class ResultSender:
+    """Reporter threads (up to ``reporters``) sending queued results.
+
+    A reporter is started only when a result is queued while every reporter has one already, so a worker whose
+    results go out one at a time keeps one reporter however many threads it has. Two conditions share one lock so that
+    nobody wakes for nothing: reporters wait on ``_work`` (one is woken per queued result), ``wait_for_room``
+    and ``flush`` wait on ``_room`` (woken when a result leaves the backlog)."""
+
     def __init__(self, client: TaskClient, reporters: int = 1) -> None:
         self.client = client
         self.reporters = max(1, reporters)
-        self._heap: List[Tuple[float, int, int, TaskResult]] = []  # (due, seq, attempt, result)
+        self._heap: List[_Entry] = []
         self._seq = itertools.count()
-        self._cond = threading.Condition()
+        self._lock = threading.RLock()  # re-entrant, as a signal handler may ask for pending_task_ids
+        self._work = threading.Condition(self._lock)
+        self._room = threading.Condition(self._lock)
         self._busy = 0
+        self._idle = 0  # reporters waiting on _work
+        self._room_waiters = 0  # threads waiting on _room (nobody, mostly: then a result leaving costs nothing)
         self._draining = False
         self._closed = False
         self._threads: List[threading.Thread] = []
         self._replaced: Set[str] = set()
-        self._next_task: Dict[int, NextTask] = {}  # id(result) -> where update-v2's next task goes
         self.delivered = 0
         self.refused = 0
         self.delivered_v2 = 0
@@ -61,52 +73,75 @@ class ResultSender:
 
     def submit(self, result: TaskResult, next_task: Optional[NextTask] = None) -> None:
         """Queue a result for delivery; returns at once. With ``next_task``, send it by update-v2 (see above)."""
-        if next_task is not None:
-            with self._cond:
-                self._next_task[id(result)] = next_task
-        self._push(result, 0, 0.0)
+        self._push(result, 0, 0.0, next_task)
 
     @property
     def backlog(self) -> int:
         """Results not delivered yet (queued, being sent, or waiting for a retry)."""
-        with self._cond:
+        with self._lock:
             return len(self._heap) + self._busy
+
+    @property
+    def reporter_threads(self) -> int:
+        """Reporter threads started so far (they are started on demand, up to ``reporters``)."""
+        with self._lock:
+            return len(self._threads)
 
     def wait_for_room(self, limit: int, timeout: float) -> bool:
         """Block until fewer than ``limit`` results wait (True) or ``timeout`` passes (False)."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
+        with self._lock:
+            if len(self._heap) + self._busy < limit:
+                return True
+            deadline = time.monotonic() + timeout
             while len(self._heap) + self._busy >= limit:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
-                self._cond.wait(left)
+                self._room_waiters += 1
+                try:
+                    self._room.wait(left)
+                finally:
+                    self._room_waiters -= 1
             return True
 
-    def _push(self, result: TaskResult, attempt: int, delay: float) -> None:
-        with self._cond:
-            if self._closed:
-                self._log_lost(result, attempt)
+    def _push(
+        self, result: TaskResult, attempt: int, delay: float, next_task: Optional[NextTask] = None, *, own: bool = False
+    ) -> None:
+        """Queue a result; ``own``: pushed by a reporter about the result it holds, which it is about to free."""
+        with self._lock:
+            if not self._closed:
+                heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), attempt, result, next_task))
+                waiting = len(self._heap) + self._busy - (1 if own else 0)
+                if waiting <= len(self._threads) or len(self._threads) >= self.reporters:
+                    self._work.notify()
+                else:  # more results than reporters: one more reporter
+                    thread = threading.Thread(
+                        target=self._loop, name=f"result-sender-{len(self._threads)}", daemon=True
+                    )
+                    self._threads.append(thread)
+                    thread.start()
                 return
-            heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), attempt, result))
-            if len(self._threads) < self.reporters:
-                thread = threading.Thread(target=self._loop, name=f"result-sender-{len(self._threads)}", daemon=True)
-                self._threads.append(thread)
-                thread.start()
-            self._cond.notify_all()  # reporters, wait_for_room and flush share this condition
+        self._log_lost(result, attempt)
+        if next_task is not None:
+            _hand_over(next_task, None)
 
-    def _next(self) -> Optional[Tuple[int, TaskResult]]:
-        with self._cond:
+    def _next(self) -> Optional[Tuple[int, TaskResult, Optional[NextTask]]]:
+        with self._lock:
             while not self._closed:
+                wait: Optional[float] = None
                 if self._heap:
                     wait = self._heap[0][0] - time.monotonic()
                     if wait <= 0:
-                        _, _, attempt, result = heapq.heappop(self._heap)
+                        _, _, attempt, result, next_task = heapq.heappop(self._heap)
                         self._busy += 1
-                        return attempt, result
-                    self._cond.wait(wait)
-                else:
-                    self._cond.wait()
+                        if self._heap and self._idle:
+                            self._work.notify()  # another reporter takes (or times) what is left
+                        return attempt, result, next_task
+                self._idle += 1
+                try:
+                    self._work.wait(wait)
+                finally:
+                    self._idle -= 1
             return None
 
     def _loop(self) -> None:
@@ -114,20 +149,19 @@ class ResultSender:
             item = self._next()
             if item is None:
                 return
-            attempt, result = item
+            attempt, result, next_task = item
             try:
-                self._attempt(result, attempt)
+                self._attempt(result, attempt, next_task)
             except Exception:  # a bug of ours must not end delivery: keep the result and go on
                 logger.exception("unexpected error while reporting task %s; will retry", result.task_id)
-                self._push(result, attempt + 1, REPORT_BACKOFF.delay(attempt))
+                self._push(result, attempt + 1, REPORT_BACKOFF.delay(attempt), own=True)
             finally:
-                with self._cond:
+                with self._lock:
                     self._busy -= 1
-                    self._cond.notify_all()
+                    if self._room_waiters:
+                        self._room.notify_all()
 
-    def _attempt(self, result: TaskResult, attempt: int) -> None:
-        with self._cond:
-            next_task = self._next_task.pop(id(result), None)
+    def _attempt(self, result: TaskResult, attempt: int, next_task: Optional[NextTask] = None) -> None:
         if next_task is not None and self._attempt_v2(result, attempt, next_task):
             return
         began = time.perf_counter()
@@ -139,8 +173,9 @@ class ResultSender:
         except (TypeError, ValueError) as exc:  # the result cannot be encoded (execute_task normally prevents it)
             self._refused(result, f"result cannot be encoded as JSON: {exc}", True)
             return
-        _metrics.recorder.update_done(result, time.perf_counter() - began)
-        with self._cond:
+        if _metrics.recorder.enabled:
+            _metrics.recorder.update_done(result, time.perf_counter() - began)
+        with self._lock:
             self.delivered += 1
 
     def _attempt_v2(self, result: TaskResult, attempt: int, next_task: NextTask) -> bool:
@@ -149,19 +184,21 @@ class ResultSender:
         began = time.perf_counter()
         try:
             task = self.client.update_task_v2(result)
-        except ConductorError as exc:
-            _hand_over(next_task, None)
-            if update_v2_unsupported(exc):
-                self.client.api.facts.update_v2 = False
-                logger.info("the server has no update-v2; reporting results the v1 way from now on")
-                return False
-            self._failed(result, attempt, exc)
-            return True
-        except (TypeError, ValueError):  # cannot be encoded: the v1 path reports that
-            _hand_over(next_task, None)
-            return False
-        _metrics.recorder.update_done(result, time.perf_counter() - began)
-        with self._cond:
+        except BaseException as exc:
+            _hand_over(next_task, None)  # whatever happened, no task comes for that slot
+            if not isinstance(exc, (ConductorError, TypeError, ValueError)):
+                raise
+            if isinstance(exc, ConductorError):
+                if update_v2_unsupported(exc):
+                    self.client.api.facts.update_v2 = False
+                    logger.info("the server has no update-v2; reporting results the v1 way from now on")
+                    return False
+                self._failed(result, attempt, exc)
+                return True
+            return False  # cannot be encoded: the v1 path reports that
+        if _metrics.recorder.enabled:
+            _metrics.recorder.update_done(result, time.perf_counter() - began)
+        with self._lock:
             self.delivered += 1
             self.delivered_v2 += 1
         _hand_over(next_task, task)
@@ -177,12 +214,12 @@ class ResultSender:
                 "could not report task %s (attempt %d): %s; retrying in %.1f s",
                 result.task_id, attempt + 1, short_error(exc), delay,
             )  # fmt: skip
-            self._push(result, attempt + 1, delay)
+            self._push(result, attempt + 1, delay, own=True)
         else:
             self._refused(result, str(exc), isinstance(exc, ConductorApiError) and exc.status in _REPLACEABLE)
 
     def _refused(self, result: TaskResult, reason: str, replaceable: bool) -> None:
-        with self._cond:
+        with self._lock:
             self.refused += 1
         logger.error(
             "server refused the result of task %s (workflow %s, status %s): %s",
@@ -199,32 +236,35 @@ class ResultSender:
             status=TaskResultStatus.FAILED,
             reason_for_incompletion=f"the server refused the worker's result: {reason}"[:MAX_REASON_LENGTH],
         )
-        self._push(replacement, 0, 0.0)
+        self._push(replacement, 0, 0.0, own=True)
 
     def flush(self, deadline: float) -> int:
         """At shutdown: deliver what is queued, retrying quickly, until done or ``deadline`` (monotonic).
         Returns how many results were not delivered (each is logged with its task id)."""
-        with self._cond:
+        with self._lock:
             self._draining = True
             now = time.monotonic()  # everything waiting for a retry gets one right away
-            self._heap = [(now, seq, attempt, result) for _, seq, attempt, result in self._heap]
+            self._heap = [(now, seq, attempt, result, next_task) for _, seq, attempt, result, next_task in self._heap]
             heapq.heapify(self._heap)
-            self._cond.notify_all()
+            self._work.notify_all()
             while self._heap or self._busy:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                self._cond.wait(min(left, 0.1))
+                self._room_waiters += 1
+                try:
+                    self._room.wait(min(left, 0.1))
+                finally:
+                    self._room_waiters -= 1
             self._closed = True
             leftovers = list(self._heap)
             self._heap.clear()
             busy = self._busy
-            orphans = list(self._next_task.values())
-            self._next_task.clear()
-            self._cond.notify_all()
-        for next_task in orphans:  # results that never went out: no next task will come for them
-            _hand_over(next_task, None)
-        for _, _, attempt, result in leftovers:
+            self._work.notify_all()
+            self._room.notify_all()
+        for _, _, attempt, result, next_task in leftovers:
+            if next_task is not None:  # a result that never went out: no next task will come for it
+                _hand_over(next_task, None)
             self._log_lost(result, attempt)
         if busy:
             logger.error("%d result(s) were still being sent when the grace period ended", busy)
@@ -232,8 +272,8 @@ class ResultSender:
 
     def pending_task_ids(self) -> List[str]:
         """Task ids of the results not delivered yet."""
-        with self._cond:
-            return [result.task_id or "?" for _, _, _, result in self._heap]
+        with self._lock:
+            return [entry[3].task_id or "?" for entry in self._heap]
 
     def _log_lost(self, result: TaskResult, attempt: int) -> None:
         self.lost.append(result.task_id or "?")

@@ -23,22 +23,17 @@ def one_line(text: str, limit: int = ERROR_LINE_MAX) -> str:
 
 
 def short_error(exc: BaseException, server: str = "") -> str:
-    """The error on one short line, with a hint when the URL looks wrong (an HTML page, or a 404 on a path
-    every Conductor server has, which usually means the URL lacks ``/api``)."""
-    text = str(exc)
-    hint = ""
+    """The error on one short line; an HTML page answered for an API call is named as such, with a hint that
+    ``server`` may not be a Conductor server's API root.
+
+    A 404 gets no hint here: the API client that raised it already added one when its URL lacks ``/api`` (it
+    alone knows the URL it was configured with), and a 404 on a URL that has it (e.g. a task id the server
+    does not know) is no sign of a wrong URL."""
     message = str(getattr(exc, "message", "") or "")
-    if isinstance(exc, ConductorApiError):
-        if message.lstrip().startswith("<") or "<html" in message.lower():
-            text = f"HTTP {exc.status} ({exc.method} {exc.url}) with an HTML page"
-            hint = f"; is {server or 'the server URL'} a Conductor server's API root?"
-        elif exc.status == 404 and server and not server.rstrip("/").endswith("/api"):
-            hint = f"; the server URL {server} does not end in /api: is it the API root?"
-        elif exc.status == 404 and not server:
-            hint = "; is the server URL the API root (ending in /api)?"
-    if "usually ends in /api" in text:  # the API client's own hint already says it
-        hint = ""
-    return one_line(text) + hint
+    if isinstance(exc, ConductorApiError) and (message.lstrip().startswith("<") or "<html" in message.lower()):
+        text = f"HTTP {exc.status} ({exc.method} {exc.url}) with an HTML page"
+        return f"{one_line(text)}; is {server or 'the server URL'} a Conductor server's API root?"
+    return one_line(str(exc))
 
 
 def server_url(client: Any, configuration: Any = None) -> str:

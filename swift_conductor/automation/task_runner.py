@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..clients import TaskClient
@@ -42,6 +41,7 @@ from . import metrics as _metrics
 from .lease import LeaseKeeper
 from .result_sender import ResultSender
 from .runner_log import PollLog, log_start, server_url
+from .task_threads import TaskThreads
 
 logger = logging.getLogger("swift_conductor.automation")
 
@@ -82,13 +82,14 @@ class TaskRunner:
         self._claimed = 0  # free slots a poll or an update-v2 in flight may still fill
         self._slots = threading.Condition()
         self._stop = threading.Event()
-        self._executor = ThreadPoolExecutor(self.thread_count, thread_name_prefix="task")
-        self._lease_names = {s.task_name for s in self.settings if s.extend_lease}  # extend_lease is per name
+        self._threads: TaskThreads[Task] = TaskThreads(self.thread_count, self._run_task)
+        self._lease_names = frozenset(s.task_name for s in self.settings if s.extend_lease)  # per name
         self._leases = LeaseKeeper(self.client, worker) if self._lease_names else None
         self.update_v2: Optional[bool] = None  # whether the server has update-v2 (asked when run() starts)
         self.completed = 0
         self.polls = 0
         self.received_v2 = 0  # tasks that came back with a result sent by update-v2
+        self.slot_wakeups = 0  # times the loop was woken while it waited for a free slot (not per task)
 
     # -- control --------------------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -119,7 +120,7 @@ class TaskRunner:
             settings = self.settings[turn % len(self.settings)]
             turn += 1
             try:
-                if self.update_v2 is None:
+                if self.update_v2 is None and failures == 0:  # not while polls fail: one request per backoff
                     self._learn_server()
                 if self._paused(settings):
                     self._idle(max(settings.polling_interval_seconds, 0.1))
@@ -194,13 +195,12 @@ class TaskRunner:
                 domain=settings.domain,
             )
         finally:
-            with self._slots:
+            with self._slots:  # only this thread waits on _slots: nobody to wake
                 self._claimed -= count
                 self.polls += 1
                 self._free -= len(tasks)
-                self._slots.notify_all()
         for task in tasks:
-            self._executor.submit(self._run_task, task)
+            self._execute(task)
         return tasks
 
     def _idle(self, seconds: float) -> None:
@@ -231,38 +231,46 @@ class TaskRunner:
         with self._slots:
             while self._free - self._claimed <= 0 and not self._stop.is_set():
                 self.heartbeat()  # every thread busy: the loop is alive, waiting for a slot
-                self._slots.wait(1.0)
+                if self._slots.wait(1.0):
+                    self.slot_wakeups += 1
             return 0 if self._stop.is_set() else self._free - self._claimed
 
     # -- one task -------------------------------------------------------------------------------------------
+    def _execute(self, task: Task) -> None:
+        """Hand a task that holds a slot to an execution thread."""
+        if not self._threads.submit(task):
+            logger.error("task %s arrived after the runner shut down; it will time out on the server", task.task_id)
+
     def _run_task(self, task: Task) -> None:
-        leasing = (task.task_def_name or task.task_type) in self._lease_names
-        leased = self._leases.track(task) if self._leases is not None and leasing else False
+        leases = self._leases
+        leased = leases is not None and (task.task_def_name or task.task_type) in self._lease_names
+        if leased and leases is not None:
+            leased = leases.track(task)
         result: Optional[TaskResult] = None
         recorder = _metrics.recorder
-        recorder.task_started(task)
-        began = time.perf_counter()
         try:
-            result = execute_task(self.worker, task)
-            recorder.task_finished(task, result.status, time.perf_counter() - began)
+            if recorder.enabled:
+                recorder.task_started(task)
+                began = time.perf_counter()
+                result = execute_task(self.worker, task)
+                recorder.task_finished(task, result.status, time.perf_counter() - began)
+            else:
+                result = execute_task(self.worker, task)
         except BaseException:  # never lose a slot, even on a bug of ours
             logger.exception("internal error while running task %s", task.task_id)
         finally:
-            if leased and self._leases is not None:
-                self._leases.forget(task)
+            if leased and leases is not None:
+                leases.forget(task)
+            stop = self._stop.is_set()
+            claim = result is not None and self.update_v2 is True and result.status in _TERMINAL and not stop
             with self._slots:
                 self._free += 1
-                claim = (
-                    result is not None
-                    and bool(self.update_v2)
-                    and result.status in _TERMINAL
-                    and not self._stop.is_set()
-                )
                 if claim:
-                    self._claimed += 1  # update-v2 brings this slot's next task
+                    self._claimed += 1  # update-v2 brings this slot's next task: free minus claimed is unchanged
                 if result is not None:
                     self.completed += 1
-                self._slots.notify_all()
+                if not claim or stop:  # the loop can poll for this slot, or a drain counts it
+                    self._slots.notify_all()
             if result is not None:
                 self.sender.submit(result, self._next_task_callback(task) if claim else None)
 
@@ -272,12 +280,14 @@ class TaskRunner:
             with self._slots:
                 self._claimed -= 1
                 if accepted:
-                    self._free -= 1
+                    self._free -= 1  # the claimed slot is filled: free minus claimed is unchanged
                     self.received_v2 += 1
-                self._slots.notify_all()
+                if not accepted or self._stop.is_set():  # the loop can poll for this slot, or a drain counts it
+                    self._slots.notify_all()
             if accepted and task is not None:
-                _metrics.recorder.received(task.task_def_name or task.task_type or "", 1)
-                self._executor.submit(self._run_task, task)
+                if _metrics.recorder.enabled:
+                    _metrics.recorder.received(task.task_def_name or task.task_type or "", 1)
+                self._execute(task)
 
         return hand_over
 
@@ -316,7 +326,7 @@ class TaskRunner:
                 "grace period over with %d task(s) still running; they will time out on the server",
                 unfinished,
             )
-        self._executor.shutdown(wait=False)
+        self._threads.shutdown()
         if self._leases is not None:
             self._leases.close()
         return self.sender.flush(deadline) + unfinished

@@ -26,7 +26,6 @@ the coroutine), and so does any thread started with ``contextvars.copy_context()
 from __future__ import annotations
 
 import contextvars
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
@@ -77,8 +76,9 @@ class TaskContext:
 _current: contextvars.ContextVar[Optional[TaskContext]] = contextvars.ContextVar(
     "swift_conductor_current_task", default=None
 )
+# Single dict operations (set, pop, copy) are atomic, so this needs no lock of its own: a global lock taken
+# twice per task would make every execution thread of a process contend on it.
 _running: Dict[int, TaskContext] = {}
-_running_lock = threading.Lock()
 
 
 def current_task() -> TaskContext:
@@ -105,22 +105,19 @@ def set_callback_after(seconds: int) -> None:
 
 def running_tasks() -> List[TaskContext]:
     """Every task this process is running now (to name them when a stop abandons them)."""
-    with _running_lock:
-        return list(_running.values())
+    return list(_running.copy().values())
 
 
 def enter(task: Task) -> Tuple[TaskContext, contextvars.Token]:
     """Make ``task`` the current one (for the runtime; pair with :func:`leave`)."""
     context = TaskContext(task)
-    with _running_lock:
-        _running[id(context)] = context
+    _running[id(context)] = context
     return context, _current.set(context)
 
 
 def leave(context: TaskContext, token: contextvars.Token) -> None:
     _current.reset(token)
-    with _running_lock:
-        _running.pop(id(context), None)
+    _running.pop(id(context), None)
 
 
 def apply(context: TaskContext, result: TaskResult) -> TaskResult:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import traceback
+from typing import Any, List
 
 from ..http.models import Task, TaskResult
 from ..http.models.task_result import MAX_REASON_LENGTH
@@ -25,7 +26,10 @@ def execute_task(worker: WorkerAbc, task: Task) -> TaskResult:
     :func:`~swift_conductor.worker.context.current_task` meanwhile."""
     current, token = context.enter(task)
     try:
-        return context.apply(current, _execute(worker, task))
+        result = _execute(worker, task)
+        if current.logs or current.callback_after_seconds is not None:
+            context.apply(current, result)
+        return result
     finally:
         context.leave(current, token)
 
@@ -40,9 +44,13 @@ def _execute(worker: WorkerAbc, task: Task) -> TaskResult:
         _check_json(result)
     except (Exception, SystemExit, KeyboardInterrupt) as exc:  # a worker calling sys.exit() still gets reported
         result = failed_result(worker, task, exc)
-    result.task_id = result.task_id or task.task_id
-    result.workflow_instance_id = result.workflow_instance_id or task.workflow_instance_id
-    result.worker_id = result.worker_id or worker.get_identity()
+    # Set only what is missing: a result built by get_task_result_from_task has it all already.
+    if not result.task_id:
+        result.task_id = task.task_id
+    if not result.workflow_instance_id:
+        result.workflow_instance_id = task.workflow_instance_id
+    if not result.worker_id:
+        result.worker_id = worker.get_identity()
     return result
 
 
@@ -59,8 +67,47 @@ def failed_result(worker: WorkerAbc, task: Task, exc: BaseException) -> TaskResu
     return result
 
 
+_ENCODER = json.JSONEncoder(allow_nan=False)
+#: Values looked at by the quick check before it leaves a large output to the JSON encoder.
+_QUICK_CHECK_BUDGET = 256
+
+
 def _check_json(result: TaskResult) -> None:
+    """A TypeError naming the problem when the output cannot be sent as JSON (NaN and infinities included).
+
+    The output is encoded again when it is sent, so a small one made of plain values (str keys; str, int,
+    bool, None, finite float; lists and dicts of those) is only walked, which costs a fraction of encoding;
+    anything else, or anything large, goes through the encoder, which names what is wrong."""
+    if _is_plain_json(result.output_data):
+        return
     try:
-        json.dumps(result.output_data, allow_nan=False)
-    except (TypeError, ValueError) as exc:
+        _ENCODER.encode(result.output_data)
+    except (TypeError, ValueError, RecursionError) as exc:
         raise TypeError(f"task output is not JSON-serializable: {exc}") from exc
+
+
+def _is_plain_json(value: object) -> bool:
+    """True when ``value`` is plain JSON data, seen within the budget; False means "ask the encoder"."""
+    stack: List[Any] = [value]
+    budget = _QUICK_CHECK_BUDGET
+    while stack:
+        budget -= 1
+        if budget < 0:
+            return False
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if kind is float:
+            if item - item != 0.0:  # NaN or an infinity
+                return False
+        elif kind is dict:
+            for key, child in item.items():
+                if type(key) is not str:
+                    return False
+                stack.append(child)
+        elif kind is list:
+            stack.extend(item)
+        else:
+            return False
+    return True

@@ -268,3 +268,63 @@ def test_results_that_cannot_be_delivered_stop_polling(env: Tuple[Configuration,
             proxy.up()
             wait(lambda: all_done(config, ids), timeout=60)
     assert runner.completed == total
+
+
+def test_the_poll_loop_is_not_woken_per_task_while_update_v2_brings_them(env: Tuple[Configuration, str]) -> None:
+    config, name = env
+    total = 20
+    ids = start(config, name, total)
+    runner = TaskRunner(Worker(name, double), [WorkerSettings(task_name=name, thread_count=1)], config)
+    with running(runner):
+        wait(lambda: all_done(config, ids), timeout=30)
+    assert runner.update_v2 is True and runner.received_v2 >= total // 2  # most tasks came by update-v2...
+    # ...and taking them changed nothing the polling loop waits for: it was woken a few times, not per task.
+    assert runner.slot_wakeups < total // 4
+
+
+class ProbeCountingClient(RecordingTaskClient):
+    """Counts the update-v2 probes besides the polls."""
+
+    def __init__(self, configuration: Configuration) -> None:
+        super().__init__(configuration)
+        self.probes = 0
+
+    def supports_update_v2(self) -> Optional[bool]:
+        self.probes += 1
+        return super().supports_update_v2()
+
+
+def test_an_unreachable_server_gets_one_request_per_backoff(uid: str) -> None:
+    config = Configuration(server_api_url="http://127.0.0.1:9/api", connect_timeout=0.5)  # nothing listens there
+    client = ProbeCountingClient(config)
+    runner = TaskRunner(Worker(f"down_{uid}", double), [WorkerSettings(task_name=f"down_{uid}")], client=client)
+    with running(runner):
+        wait(lambda: len(client.counts) >= 4)  # four polls failed, with backoff between them
+    assert runner.update_v2 is None  # never learnt: the server never answered
+    assert client.probes == 1  # asked before the first poll only, not again before each failing poll
+
+
+def test_a_reporter_is_started_only_when_every_reporter_has_a_result(env: Tuple[Configuration, str]) -> None:
+    config, name = env
+    ids = start(config, name, 3)
+    client = TaskClient(config)
+    tasks: List[Task] = []
+    wait(lambda: tasks.extend(client.batch_poll(name, count=3 - len(tasks), timeout_ms=100)) or len(tasks) == 3)
+    sender = ResultSender(client, reporters=4)
+    for done, task in enumerate(tasks, start=1):  # one at a time: the one reporter is free each time
+        result = TaskResult(task_id=task.task_id, workflow_instance_id=task.workflow_instance_id)
+        result.status = TaskResultStatus.COMPLETED
+        sender.submit(result)
+        wait(lambda: sender.delivered == done and sender.backlog == 0)  # noqa: B023 (waited for here)
+    assert sender.reporter_threads == 1
+    assert sender.flush(time.monotonic() + 10) == 0
+    wait(lambda: all_done(config, ids))
+
+
+def test_reporters_are_added_while_results_wait_up_to_the_limit() -> None:
+    config = Configuration(server_api_url="http://127.0.0.1:9/api", connect_timeout=0.5)  # nothing listens there
+    sender = ResultSender(TaskClient(config), reporters=3)
+    for i in range(5):  # none can be delivered, so every result stays in the backlog
+        sender.submit(TaskResult(task_id=f"t-{i}", workflow_instance_id="w", status=TaskResultStatus.COMPLETED))
+        assert sender.reporter_threads == min(i + 1, 3)
+    assert sender.flush(time.monotonic() + 0.5) == 5
