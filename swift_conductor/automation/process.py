@@ -94,8 +94,9 @@ def run_worker_process(spec: ProcessSpec) -> None:
     _run_hook(spec.on_shutdown, "on_shutdown", name)
     logger.info("worker %s stopped after %d task(s)", name, runner.completed)
     lost = _abandoned(runner) if (lost_count or runner.in_flight) else []
-    # Tasks still running after the grace period hold (non-daemon) threads that would keep the interpreter
-    # open until they end: leave at once then; the server times those tasks out and retries them.
+    # Tasks still running after the grace period: leave at once. Their threads are daemons, but a normal exit
+    # runs exit handlers (logging's flush, say) that can wait on a lock such a thread holds. The server times
+    # those tasks out and retries them.
     _leave(spec, reporter, lost, EXIT_ABANDONED if lost_count or lost else 0, at_once=bool(runner.in_flight))
 
 
