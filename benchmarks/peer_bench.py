@@ -783,7 +783,13 @@ def main() -> int:
         "ours8": ("ours 8 threads", "ours", 8),
         "cpy8": ("cpy 8 threads", "cpy", 8),
     }
-    chosen = [plan[c.strip()] for c in args.clients.split(",") if c.strip()]
+    names = [c.strip() for c in args.clients.split(",") if c.strip()]
+    unknown = [name for name in names if name not in plan]
+    if unknown or not names:
+        given = ", ".join(unknown) or "(none given)"
+        print(f"--clients: unknown {given}; choose from {', '.join(plan)}", file=sys.stderr)
+        return 2
+    chosen = [plan[name] for name in names]
     tables = []
     print(f"python {sys.version.split()[0]}; {os.cpu_count()} CPUs; load {Path('/proc/loadavg').read_text().strip()}")
     for server in args.server or ["embedded", "oss"]:
