@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import traceback
-from typing import Any, List
 
 from ..http.models import Task, TaskResult
 from ..http.models.task_result import MAX_REASON_LENGTH
@@ -67,47 +66,13 @@ def failed_result(worker: WorkerAbc, task: Task, exc: BaseException) -> TaskResu
     return result
 
 
-_ENCODER = json.JSONEncoder(allow_nan=False)
-#: Values looked at by the quick check before it leaves a large output to the JSON encoder.
-_QUICK_CHECK_BUDGET = 256
+_ENCODER = json.JSONEncoder(allow_nan=False)  # one encoder: json.dumps with options builds one per call
 
 
 def _check_json(result: TaskResult) -> None:
-    """A TypeError naming the problem when the output cannot be sent as JSON (NaN and infinities included).
-
-    The output is encoded again when it is sent, so a small one made of plain values (str keys; str, int,
-    bool, None, finite float; lists and dicts of those) is only walked, which costs a fraction of encoding;
-    anything else, or anything large, goes through the encoder, which names what is wrong."""
-    if _is_plain_json(result.output_data):
-        return
+    """A TypeError naming the problem when the output cannot be sent as JSON (NaN and infinities included), so
+    the worker's task fails with that reason instead of its result being refused on the way out."""
     try:
         _ENCODER.encode(result.output_data)
     except (TypeError, ValueError, RecursionError) as exc:
         raise TypeError(f"task output is not JSON-serializable: {exc}") from exc
-
-
-def _is_plain_json(value: object) -> bool:
-    """True when ``value`` is plain JSON data, seen within the budget; False means "ask the encoder"."""
-    stack: List[Any] = [value]
-    budget = _QUICK_CHECK_BUDGET
-    while stack:
-        budget -= 1
-        if budget < 0:
-            return False
-        item = stack.pop()
-        kind = type(item)
-        if kind is str or kind is int or kind is bool or item is None:
-            continue
-        if kind is float:
-            if item - item != 0.0:  # NaN or an infinity
-                return False
-        elif kind is dict:
-            for key, child in item.items():
-                if type(key) is not str:
-                    return False
-                stack.append(child)
-        elif kind is list:
-            stack.extend(item)
-        else:
-            return False
-    return True
