@@ -184,18 +184,20 @@ class ResultSender:
         began = time.perf_counter()
         try:
             task = self.client.update_task_v2(result)
-        except BaseException as exc:
-            _hand_over(next_task, None)  # whatever happened, no task comes for that slot
-            if not isinstance(exc, (ConductorError, TypeError, ValueError)):
-                raise
-            if isinstance(exc, ConductorError):
-                if update_v2_unsupported(exc):
-                    self.client.api.facts.update_v2 = False
-                    logger.info("the server has no update-v2; reporting results the v1 way from now on")
-                    return False
-                self._failed(result, attempt, exc)
-                return True
-            return False  # cannot be encoded: the v1 path reports that
+        except ConductorError as exc:
+            _hand_over(next_task, None)
+            if update_v2_unsupported(exc):
+                self.client.api.facts.update_v2 = False
+                logger.info("the server has no update-v2; reporting results the v1 way from now on")
+                return False
+            self._failed(result, attempt, exc)
+            return True
+        except (TypeError, ValueError):  # cannot be encoded: the v1 path reports that
+            _hand_over(next_task, None)
+            return False
+        except BaseException:
+            _hand_over(next_task, None)  # a bug of ours: no task comes for that slot either
+            raise
         if _metrics.recorder.enabled:
             _metrics.recorder.update_done(result, time.perf_counter() - began)
         with self._lock:

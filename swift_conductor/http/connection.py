@@ -192,7 +192,7 @@ class _Reader:
 
     def _take(self, end: int, skip: int) -> bytes:
         if skip and end - self._pos > MAX_HEAD:  # a head or a line, not a body
-            raise ProtocolError(f"the answer's headers are longer than {MAX_HEAD} bytes")
+            raise ProtocolError(f"a head or line of the answer is longer than {MAX_HEAD} bytes")
         data = bytes(self._buf[self._pos : end])
         self._pos = end + skip
         return data

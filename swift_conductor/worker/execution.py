@@ -25,10 +25,7 @@ def execute_task(worker: WorkerAbc, task: Task) -> TaskResult:
     :func:`~swift_conductor.worker.context.current_task` meanwhile."""
     current, token = context.enter(task)
     try:
-        result = _execute(worker, task)
-        if current.logs or current.callback_after_seconds is not None:
-            context.apply(current, result)
-        return result
+        return context.apply(current, _execute(worker, task))
     finally:
         context.leave(current, token)
 
