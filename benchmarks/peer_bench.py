@@ -214,13 +214,18 @@ class Counter:
                     print(json.dumps({"counts": self.counts, "other": self.other}), flush=True)
 
 
-def serve_embedded() -> None:
-    """The devserver with two listeners on one engine: a control one (not counted) and a counted one."""
+def serve_embedded(delay_ms: float = 0.0) -> None:
+    """The devserver with two listeners on one engine: a control one (not counted) and a counted one.
+
+    ``delay_ms`` > 0 makes the counted listener a server-bound one: every poll and update waits its turn
+    behind one lock and takes that long before it is handled, as on a server whose store takes every write in
+    turn (OSS on SQLite here: about 25 ms a call). Clients then run at that server's pace, not their own."""
     from swift_conductor.devserver.http import DevHTTPServer
     from swift_conductor.devserver.routes import Api
     from swift_conductor.devserver.server import EmbeddedServer
 
     counter = Counter()
+    turn = threading.Lock()
 
     class CountingApi:
         def __init__(self, api: Api) -> None:
@@ -228,6 +233,9 @@ def serve_embedded() -> None:
 
         def dispatch(self, method: str, target: str, content_type: Optional[str], body: bytes) -> Any:
             counter.add(method, target)
+            if delay_ms > 0 and kind_of(method, target) != "other":
+                with turn:
+                    time.sleep(delay_ms / 1000)
             return self.api.dispatch(method, target, content_type, body)
 
     server = EmbeddedServer(port=0).start()
@@ -596,6 +604,11 @@ def measure(
     # The client has forked its processes once it says "started": list its tree now, so that no child's
     # start-up CPU lands in the measured window when the tree is next listed.
     started.wait(60)
+    if client.poll() is not None:  # it crashed at start-up (not installed, say): measuring it would mean nothing
+        copier.join(10)
+        sampler.close()
+        log.close()
+        raise SystemExit(f"[{label}] client exited with {client.returncode} before it started; see {log.name}")
     sampler.relist()
     row: Dict[str, Any] = {"label": label}
     marks: List[Tuple[int, Dict[Tuple[int, int], Tuple[float, int, int]]]] = []
@@ -719,7 +732,7 @@ def table(server: str, rows: List[Dict[str, Any]], tasks: int) -> str:
 @contextlib.contextmanager
 def endpoint_for(server: str, args: argparse.Namespace) -> Iterator[Endpoint]:
     if server == "embedded":
-        ep = Endpoint(["--serve-embedded"])
+        ep = Endpoint(["--serve-embedded", "--embedded-delay-ms", str(args.embedded_delay_ms)])
         try:
             yield ep
         finally:
@@ -748,6 +761,12 @@ def main() -> int:
     parser.add_argument("--server", action="append", choices=("embedded", "oss"), help="repeatable; default both")
     parser.add_argument("--oss-url", help="a running Conductor OSS 3.32.3 API URL (else one is started)")
     parser.add_argument("--tasks", type=int, default=3000)
+    parser.add_argument(
+        "--embedded-delay-ms",
+        type=float,
+        default=0.0,
+        help="make the embedded server server-bound: each poll and update takes this long, one at a time",
+    )
     parser.add_argument("--idle", type=float, default=10.0, help="seconds of empty queue for idle requests/s")
     parser.add_argument("--pickup", type=int, default=20, help="workflows started one at a time for pickup latency")
     parser.add_argument("--spacing", type=float, default=0.5, help="seconds between those workflows")
@@ -770,7 +789,7 @@ def main() -> int:
         CLIENTS[args.client](args.url, args.task, args.threads)
         return 0
     if args.serve_embedded:
-        serve_embedded()
+        serve_embedded(args.embedded_delay_ms)
         return 0
     if args.serve_proxy:
         serve_proxy(args.serve_proxy)

@@ -7,12 +7,11 @@ good is logged with its task id; when the refusal is about the result itself (40
 output it cannot store) a FAILED result carrying the server's reason is sent in its place, so the workflow does
 not wait for a response timeout.
 
-**update-v2.** A result submitted with ``next_task`` (a callback) goes out by ``POST /tasks/update-v2`` where the
-server has it: one call reports it and brings the worker's next task of that type, which the callback hands to the
-slot that result freed. The callback is called exactly once, with the task or None (no task came back, the call
-failed, or the server lacks update-v2, which is then remembered for the process and the result is sent the v1 way
-at once). update-v2 is tried once per result: a retry goes the v1 way, because a repeated update-v2 would take
-another task from the queue each time (Conductor OSS answers even a repeated update with a new task).
+**update-v2.** :meth:`ResultSender.report_now` sends a result by ``POST /tasks/update-v2`` on the calling thread
+and returns the task that came back: the execution thread whose slot that result freed runs it next. update-v2 is
+tried once per result; whatever that call does not settle goes to the reporters the v1 way (a retry by update-v2
+would take another task from the queue each time: Conductor OSS answers even a repeated update with a new task),
+and a server without update-v2 is remembered for the process.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ import itertools
 import logging
 import threading
 import time
-from typing import Callable, List, Optional, Set, Tuple
+from typing import List, Optional, Set, Tuple
 
 from ..clients import TaskClient
 from ..clients.task_client import update_v2_unsupported
@@ -38,9 +37,8 @@ logger = logging.getLogger("swift_conductor.automation")
 
 _REPLACEABLE = (400, 413, 500)
 
-NextTask = Callable[[Optional[Task]], None]
-#: A queued result: (due, seq, attempt, result, where update-v2's next task goes or None).
-_Entry = Tuple[float, int, int, TaskResult, Optional[NextTask]]
+#: A queued result: (due, seq, attempt, result).
+_Entry = Tuple[float, int, int, TaskResult]
 
 
 class ResultSender:
@@ -59,7 +57,8 @@ class ResultSender:
         self._lock = threading.RLock()  # re-entrant, as a signal handler may ask for pending_task_ids
         self._work = threading.Condition(self._lock)
         self._room = threading.Condition(self._lock)
-        self._busy = 0
+        self._busy = 0  # results reporters are sending
+        self._direct = 0  # results execution threads are sending (report_now)
         self._idle = 0  # reporters waiting on _work
         self._room_waiters = 0  # threads waiting on _room (nobody, mostly: then a result leaving costs nothing)
         self._draining = False
@@ -71,15 +70,15 @@ class ResultSender:
         self.delivered_v2 = 0
         self.lost: List[str] = []  # task ids whose result was never delivered
 
-    def submit(self, result: TaskResult, next_task: Optional[NextTask] = None) -> None:
-        """Queue a result for delivery; returns at once. With ``next_task``, send it by update-v2 (see above)."""
-        self._push(result, 0, 0.0, next_task)
+    def submit(self, result: TaskResult) -> None:
+        """Queue a result for delivery (the v1 way); returns at once."""
+        self._push(result, 0, 0.0)
 
     @property
     def backlog(self) -> int:
         """Results not delivered yet (queued, being sent, or waiting for a retry)."""
         with self._lock:
-            return len(self._heap) + self._busy
+            return len(self._heap) + self._busy + self._direct
 
     @property
     def reporter_threads(self) -> int:
@@ -90,10 +89,10 @@ class ResultSender:
     def wait_for_room(self, limit: int, timeout: float) -> bool:
         """Block until fewer than ``limit`` results wait (True) or ``timeout`` passes (False)."""
         with self._lock:
-            if len(self._heap) + self._busy < limit:
+            if len(self._heap) + self._busy + self._direct < limit:
                 return True
             deadline = time.monotonic() + timeout
-            while len(self._heap) + self._busy >= limit:
+            while len(self._heap) + self._busy + self._direct >= limit:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
@@ -104,13 +103,11 @@ class ResultSender:
                     self._room_waiters -= 1
             return True
 
-    def _push(
-        self, result: TaskResult, attempt: int, delay: float, next_task: Optional[NextTask] = None, *, own: bool = False
-    ) -> None:
+    def _push(self, result: TaskResult, attempt: int, delay: float, *, own: bool = False) -> None:
         """Queue a result; ``own``: pushed by a reporter about the result it holds, which it is about to free."""
         with self._lock:
             if not self._closed:
-                heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), attempt, result, next_task))
+                heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), attempt, result))
                 waiting = len(self._heap) + self._busy - (1 if own else 0)
                 if waiting <= len(self._threads) or len(self._threads) >= self.reporters:
                     self._work.notify()
@@ -122,21 +119,19 @@ class ResultSender:
                     thread.start()
                 return
         self._log_lost(result, attempt)
-        if next_task is not None:
-            _hand_over(next_task, None)
 
-    def _next(self) -> Optional[Tuple[int, TaskResult, Optional[NextTask]]]:
+    def _next(self) -> Optional[Tuple[int, TaskResult]]:
         with self._lock:
             while not self._closed:
                 wait: Optional[float] = None
                 if self._heap:
                     wait = self._heap[0][0] - time.monotonic()
                     if wait <= 0:
-                        _, _, attempt, result, next_task = heapq.heappop(self._heap)
+                        _, _, attempt, result = heapq.heappop(self._heap)
                         self._busy += 1
                         if self._heap and self._idle:
                             self._work.notify()  # another reporter takes (or times) what is left
-                        return attempt, result, next_task
+                        return attempt, result
                 self._idle += 1
                 try:
                     self._work.wait(wait)
@@ -149,9 +144,9 @@ class ResultSender:
             item = self._next()
             if item is None:
                 return
-            attempt, result, next_task = item
+            attempt, result = item
             try:
-                self._attempt(result, attempt, next_task)
+                self._attempt(result, attempt)
             except Exception:  # a bug of ours must not end delivery: keep the result and go on
                 logger.exception("unexpected error while reporting task %s; will retry", result.task_id)
                 self._push(result, attempt + 1, REPORT_BACKOFF.delay(attempt), own=True)
@@ -161,9 +156,7 @@ class ResultSender:
                     if self._room_waiters:
                         self._room.notify_all()
 
-    def _attempt(self, result: TaskResult, attempt: int, next_task: Optional[NextTask] = None) -> None:
-        if next_task is not None and self._attempt_v2(result, attempt, next_task):
-            return
+    def _attempt(self, result: TaskResult, attempt: int) -> None:
         began = time.perf_counter()
         try:
             self.client.update_task(result)
@@ -178,35 +171,63 @@ class ResultSender:
         with self._lock:
             self.delivered += 1
 
-    def _attempt_v2(self, result: TaskResult, attempt: int, next_task: NextTask) -> bool:
-        """Send by update-v2; True when that settled the result (delivered, or queued for a v1 retry)."""
+    def report_now(self, result: TaskResult) -> Optional[Task]:
+        """Send ``result`` by update-v2 on the calling thread; return the task that came back, or None.
+
+        The runner's execution thread calls this for a finished task while its slot is claimed for the next
+        one, and runs the task that comes back itself: a busy worker's tasks then make no trip between
+        threads. Each such trip wakes a sleeping thread, which costs more CPU than the call's own work where
+        the server, not the worker, sets the pace. Whatever this call cannot settle is left to the reporters: a
+        failed call's result is queued for a retry the v1 way, and where the server lacks update-v2 (remembered
+        for the process) the result is queued at once. It never raises, and it counts in :attr:`backlog` and
+        :meth:`flush` while under way, like a result a reporter is sending."""
+        with self._lock:
+            if self._closed:
+                closed = True
+            else:
+                closed = False
+                self._direct += 1
+        if closed:
+            self._log_lost(result, 0)
+            return None
         task: Optional[Task] = None
+        try:
+            settled, task = self._v2(result, 0, own=False)
+            if not settled:
+                self._push(result, 0, 0.0)
+        except Exception:  # a bug of ours must not lose the result: the reporters retry it
+            logger.exception("unexpected error while reporting task %s; will retry", result.task_id)
+            self._push(result, 1, REPORT_BACKOFF.delay(0))
+        finally:
+            with self._lock:
+                self._direct -= 1
+                if self._room_waiters:
+                    self._room.notify_all()
+        return task
+
+    def _v2(self, result: TaskResult, attempt: int, *, own: bool) -> Tuple[bool, Optional[Task]]:
+        """One update-v2 call: (settled, the next task). Not settled: the result is to go the v1 way (the server
+        has no update-v2, or the result cannot be encoded, which the v1 path reports)."""
         began = time.perf_counter()
         try:
             task = self.client.update_task_v2(result)
         except ConductorError as exc:
-            _hand_over(next_task, None)
             if update_v2_unsupported(exc):
                 self.client.api.facts.update_v2 = False
                 logger.info("the server has no update-v2; reporting results the v1 way from now on")
-                return False
-            self._failed(result, attempt, exc)
-            return True
-        except (TypeError, ValueError):  # cannot be encoded: the v1 path reports that
-            _hand_over(next_task, None)
-            return False
-        except BaseException:
-            _hand_over(next_task, None)  # a bug of ours: no task comes for that slot either
-            raise
+                return False, None
+            self._failed(result, attempt, exc, own=own)
+            return True, None
+        except (TypeError, ValueError):
+            return False, None
         if _metrics.recorder.enabled:
             _metrics.recorder.update_done(result, time.perf_counter() - began)
         with self._lock:
             self.delivered += 1
             self.delivered_v2 += 1
-        _hand_over(next_task, task)
-        return True
+        return True, task
 
-    def _failed(self, result: TaskResult, attempt: int, exc: ConductorError) -> None:
+    def _failed(self, result: TaskResult, attempt: int, exc: ConductorError, *, own: bool = True) -> None:
         if is_transient(exc):
             _metrics.recorder.update_retried(result)
             delay = REPORT_BACKOFF.delay(attempt)
@@ -216,11 +237,12 @@ class ResultSender:
                 "could not report task %s (attempt %d): %s; retrying in %.1f s",
                 result.task_id, attempt + 1, short_error(exc), delay,
             )  # fmt: skip
-            self._push(result, attempt + 1, delay, own=True)
+            self._push(result, attempt + 1, delay, own=own)
         else:
-            self._refused(result, str(exc), isinstance(exc, ConductorApiError) and exc.status in _REPLACEABLE)
+            replaceable = isinstance(exc, ConductorApiError) and exc.status in _REPLACEABLE
+            self._refused(result, str(exc), replaceable, own=own)
 
-    def _refused(self, result: TaskResult, reason: str, replaceable: bool) -> None:
+    def _refused(self, result: TaskResult, reason: str, replaceable: bool, *, own: bool = True) -> None:
         with self._lock:
             self.refused += 1
         logger.error(
@@ -238,7 +260,7 @@ class ResultSender:
             status=TaskResultStatus.FAILED,
             reason_for_incompletion=f"the server refused the worker's result: {reason}"[:MAX_REASON_LENGTH],
         )
-        self._push(replacement, 0, 0.0, own=True)
+        self._push(replacement, 0, 0.0, own=own)
 
     def flush(self, deadline: float) -> int:
         """At shutdown: deliver what is queued, retrying quickly, until done or ``deadline`` (monotonic).
@@ -246,10 +268,10 @@ class ResultSender:
         with self._lock:
             self._draining = True
             now = time.monotonic()  # everything waiting for a retry gets one right away
-            self._heap = [(now, seq, attempt, result, next_task) for _, seq, attempt, result, next_task in self._heap]
+            self._heap = [(now, seq, attempt, result) for _, seq, attempt, result in self._heap]
             heapq.heapify(self._heap)
             self._work.notify_all()
-            while self._heap or self._busy:
+            while self._heap or self._busy or self._direct:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
@@ -261,12 +283,10 @@ class ResultSender:
             self._closed = True
             leftovers = list(self._heap)
             self._heap.clear()
-            busy = self._busy
+            busy = self._busy + self._direct
             self._work.notify_all()
             self._room.notify_all()
-        for _, _, attempt, result, next_task in leftovers:
-            if next_task is not None:  # a result that never went out: no next task will come for it
-                _hand_over(next_task, None)
+        for _, _, attempt, result in leftovers:
             self._log_lost(result, attempt)
         if busy:
             logger.error("%d result(s) were still being sent when the grace period ended", busy)
@@ -284,10 +304,3 @@ class ResultSender:
             "result of task %s (workflow %s, status %s) not delivered after %d attempts before shutdown",
             result.task_id, result.workflow_instance_id, result.status, attempt,
         )  # fmt: skip
-
-
-def _hand_over(next_task: NextTask, task: Optional[Task]) -> None:
-    try:
-        next_task(task)
-    except Exception:  # the runner's callback; a bug there must not stop delivery
-        logger.exception("could not hand over the next task")

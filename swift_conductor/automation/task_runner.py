@@ -3,12 +3,16 @@
 - It asks the server only for as many tasks as it has free execution slots (``thread_count``). A slot is
   *claimed* while a task may still arrive for it (a poll or an update-v2 in flight), so the process never holds
   more tasks than it has threads.
-- **Where the server has update-v2** (Conductor OSS 3.2x, the embedded server), a finished task's result goes out
-  by update-v2 and the task that comes back goes straight to the slot that just freed: a busy worker sends one
-  request per task and no polls. Its long poll also wakes when a task arrives, but only for ``count=1``; so an
-  idle worker long-polls for one task (``poll_timeout``, 1000 ms by default: at most about one request per second
-  per task type, pickup within about 0.1 s on OSS), and a worker with several free slots asks for them with a
-  poll that does not wait.
+- **Where the server has update-v2** (Conductor OSS 3.2x, the embedded server), the execution thread that
+  finished a task sends its result by update-v2 and runs the task that comes back: a busy worker sends one
+  request per task and no polls, and its tasks make no trip between threads. The slot stays claimed during that
+  call, as nothing else may arrive for it; a call that fails leaves the result to the reporter threads (the v1
+  way, with retries) and the slot to the polls. The server's long poll wakes when a task arrives, but only for
+  ``count=1``; so an idle worker long-polls for one task (``poll_timeout``, 1000 ms by default: at most about one
+  request per second per task type, pickup within about 0.1 s on OSS), and a worker with several free slots asks
+  for them with a poll that does not wait.
+- Other results (v1 servers, non-final statuses, while stopping) are handed to reporter threads
+  (:mod:`.result_sender`): the execution thread is free at once, and a slow server never holds a slot.
 - **Elsewhere** (Netflix 3.15, Swift 3.16: a waiting poll never sees a task that arrives meanwhile) it polls for
   every free slot with a short server-side wait (``poll_timeout``, 100 ms by default), as those servers need.
 - The polling interval is slept only after a poll that waited and found nothing, so a busy queue drains back to
@@ -168,8 +172,6 @@ class TaskRunner:
         found = self.client.supports_update_v2()
         if found is not None:
             self.update_v2 = found
-            if found:
-                self.sender.reporters = min(4, self.thread_count)  # each reporter call also brings the next task
             logger.debug("server %s update-v2", "has" if found else "lacks")
 
     def _poll_shape(self, settings: WorkerSettings, available: int, waited_before: bool) -> Tuple[int, int]:
@@ -242,6 +244,13 @@ class TaskRunner:
             logger.error("task %s arrived after the runner shut down; it will time out on the server", task.task_id)
 
     def _run_task(self, task: Task) -> None:
+        """Run a task and then, for as long as update-v2 brings one, the task that came back with its result."""
+        next_task: Optional[Task] = task
+        while next_task is not None:
+            next_task = self._run_one(next_task)
+
+    def _run_one(self, task: Task) -> Optional[Task]:
+        """Run one task and see its result off; returns the task update-v2 brought for this slot, if any."""
         leases = self._leases
         leased = leases is not None and (task.task_def_name or task.task_type) in self._lease_names
         if leased and leases is not None:
@@ -258,38 +267,42 @@ class TaskRunner:
                 result = execute_task(self.worker, task)
         except BaseException:  # never lose a slot, even on a bug of ours
             logger.exception("internal error while running task %s", task.task_id)
-        finally:
-            if leased and leases is not None:
-                leases.forget(task)
-            stop = self._stop.is_set()
-            claim = result is not None and self.update_v2 is True and result.status in _TERMINAL and not stop
-            with self._slots:
-                self._free += 1
-                if claim:
-                    self._claimed += 1  # update-v2 brings this slot's next task: free minus claimed is unchanged
-                if result is not None:
-                    self.completed += 1
-                if not claim or stop:  # the loop can poll for this slot, or a drain counts it
-                    self._slots.notify_all()
+        if leased and leases is not None:
+            leases.forget(task)
+        stop = self._stop.is_set()
+        claim = result is not None and self.update_v2 is True and result.status in _TERMINAL and not stop
+        with self._slots:
+            self._free += 1
+            if claim:
+                self._claimed += 1  # update-v2 brings this slot's next task: free minus claimed is unchanged
             if result is not None:
-                self.sender.submit(result, self._next_task_callback(task) if claim else None)
+                self.completed += 1
+            if not claim:  # the loop can poll for this slot, or a drain counts it
+                self._slots.notify_all()
+        if result is None:
+            return None
+        if not claim:
+            self.sender.submit(result)
+            return None
+        # This thread sends the result itself and runs what comes back (see ResultSender.report_now): its slot
+        # stays claimed meanwhile, as no other task may arrive for it.
+        return self._take(self.sender.report_now(result), task)
 
-    def _next_task_callback(self, reported: Task) -> Callable[[Optional[Task]], None]:
-        def hand_over(task: Optional[Task]) -> None:
-            accepted = task is not None and self._accepts(task, reported)
-            with self._slots:
-                self._claimed -= 1
-                if accepted:
-                    self._free -= 1  # the claimed slot is filled: free minus claimed is unchanged
-                    self.received_v2 += 1
-                if not accepted or self._stop.is_set():  # the loop can poll for this slot, or a drain counts it
-                    self._slots.notify_all()
-            if accepted and task is not None:
-                if _metrics.recorder.enabled:
-                    _metrics.recorder.received(task.task_def_name or task.task_type or "", 1)
-                self._execute(task)
-
-        return hand_over
+    def _take(self, task: Optional[Task], reported: Task) -> Optional[Task]:
+        """Fill the claimed slot with the task update-v2 brought (returned to run), or free it for a poll."""
+        accepted = task is not None and self._accepts(task, reported)
+        with self._slots:
+            self._claimed -= 1
+            if accepted:
+                self._free -= 1  # the claimed slot is filled: free minus claimed is unchanged
+                self.received_v2 += 1
+            if not accepted or self._stop.is_set():  # the loop can poll for this slot, or a drain counts it
+                self._slots.notify_all()
+        if not accepted or task is None:
+            return None
+        if _metrics.recorder.enabled:
+            _metrics.recorder.received(task.task_def_name or task.task_type or "", 1)
+        return task
 
     def _accepts(self, task: Task, reported: Task) -> bool:
         """A task update-v2 handed over is ours to run only if it is of a type and domain this worker polls.

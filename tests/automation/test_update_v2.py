@@ -5,14 +5,24 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from typing import Iterator, List
 
 import pytest
 
 from swift_conductor import Configuration, Worker
+from swift_conductor.automation.result_sender import ResultSender
 from swift_conductor.automation.task_runner import TaskRunner
 from swift_conductor.clients import MetadataClient, TaskClient, WorkflowClient
-from swift_conductor.http.models import StartWorkflowRequest, TaskDef, WorkflowDef, WorkflowTask
+from swift_conductor.http.models import (
+    StartWorkflowRequest,
+    Task,
+    TaskDef,
+    TaskResult,
+    WorkflowDef,
+    WorkflowTask,
+)
+from swift_conductor.http.models.task_result_status import TaskResultStatus
 from swift_conductor.worker.settings import WorkerSettings
 
 from ..support.waiting import wait_for
@@ -73,8 +83,55 @@ def test_results_bring_the_next_task_where_the_server_has_update_v2(
         # 24 queued tasks, 4 slots: after the first poll the rest arrive with the results that freed their slot.
         assert runner.received_v2 >= len(ids) // 2
         assert runner.sender.delivered_v2 >= runner.received_v2
+        if server_kind == "embedded":  # (a real server may fail a call under load: a reporter retries that one)
+            assert runner.sender.reporter_threads == 0  # every result went out on the thread that ran its task
     else:
         assert (runner.received_v2, runner.sender.delivered_v2) == (0, 0)
+        assert runner.sender.reporter_threads >= 1
+
+
+def test_report_now_brings_the_next_task_or_leaves_the_result_to_the_reporters(
+    server_url: str, server_kind: str, uid: str
+) -> None:
+    config = Configuration(server_api_url=server_url)
+    name = f"v2now_{uid}"
+    setup(config, name)
+    ids = [WorkflowClient(config).start_workflow(name, {"n": i}) for i in range(2)]
+    client = TaskClient(config)
+    polled: List[Task] = []
+
+    def poll() -> bool:
+        polled.extend(client.batch_poll(name, count=1, timeout_ms=100))
+        return bool(polled)
+
+    wait_for(poll, 20, "a task")
+    sender = ResultSender(client)
+    done = TaskResult(task_id=polled[0].task_id, workflow_instance_id=polled[0].workflow_instance_id)
+    done.status = TaskResultStatus.COMPLETED
+    done.output_data = {"n": 100}
+    following = sender.report_now(done)
+    if HAS_UPDATE_V2[server_kind]:
+        assert following is not None and following.workflow_instance_id in ids
+        assert following.workflow_instance_id != polled[0].workflow_instance_id
+        assert (sender.delivered_v2, sender.reporter_threads) == (1, 0)
+    else:  # 3.15's 500 "not supported": remembered, and the result goes the v1 way at once
+        assert following is None
+        assert client.api.facts.update_v2 is False
+        wait_for(lambda: sender.delivered == 1, 20, "the result sent the v1 way")
+        assert (sender.delivered_v2, sender.reporter_threads) == (0, 1)
+    assert sender.flush(time.monotonic() + 10) == 0
+    workflow = WorkflowClient(config).get_workflow(str(polled[0].workflow_instance_id), include_tasks=False)
+    assert (workflow.status, workflow.output) == ("COMPLETED", {"n": 100})
+
+
+def test_report_now_keeps_a_result_it_could_not_deliver(uid: str) -> None:
+    config = Configuration(server_api_url="http://127.0.0.1:9/api", connect_timeout=0.5)  # nothing listens there
+    sender = ResultSender(TaskClient(config))
+    result = TaskResult(task_id=f"t-{uid}", workflow_instance_id="w", status=TaskResultStatus.COMPLETED)
+    assert sender.report_now(result) is None
+    assert sender.backlog == 1  # kept for a retry by a reporter (the v1 way), not dropped
+    assert sender.flush(time.monotonic() + 0.5) == 1
+    assert sender.lost == [f"t-{uid}"]
 
 
 def test_a_worker_with_a_domain_gets_only_tasks_of_its_domain(server_url: str, uid: str) -> None:
