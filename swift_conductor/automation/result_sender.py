@@ -58,7 +58,7 @@ class ResultSender:
         self._work = threading.Condition(self._lock)
         self._room = threading.Condition(self._lock)
         self._busy = 0  # results reporters are sending
-        self._direct = 0  # results execution threads are sending (report_now)
+        self._sending: List[TaskResult] = []  # results under way: by reporters, and by report_now
         self._idle = 0  # reporters waiting on _work
         self._room_waiters = 0  # threads waiting on _room (nobody, mostly: then a result leaving costs nothing)
         self._draining = False
@@ -78,7 +78,7 @@ class ResultSender:
     def backlog(self) -> int:
         """Results not delivered yet (queued, being sent, or waiting for a retry)."""
         with self._lock:
-            return len(self._heap) + self._busy + self._direct
+            return len(self._heap) + len(self._sending)
 
     @property
     def reporter_threads(self) -> int:
@@ -89,10 +89,10 @@ class ResultSender:
     def wait_for_room(self, limit: int, timeout: float) -> bool:
         """Block until fewer than ``limit`` results wait (True) or ``timeout`` passes (False)."""
         with self._lock:
-            if len(self._heap) + self._busy + self._direct < limit:
+            if len(self._heap) + len(self._sending) < limit:
                 return True
             deadline = time.monotonic() + timeout
-            while len(self._heap) + self._busy + self._direct >= limit:
+            while len(self._heap) + len(self._sending) >= limit:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
@@ -129,6 +129,7 @@ class ResultSender:
                     if wait <= 0:
                         _, _, attempt, result = heapq.heappop(self._heap)
                         self._busy += 1
+                        self._sending.append(result)
                         if self._heap and self._idle:
                             self._work.notify()  # another reporter takes (or times) what is left
                         return attempt, result
@@ -153,6 +154,7 @@ class ResultSender:
             finally:
                 with self._lock:
                     self._busy -= 1
+                    self._sending.remove(result)
                     if self._room_waiters:
                         self._room.notify_all()
 
@@ -182,11 +184,9 @@ class ResultSender:
         for the process) the result is queued at once. It never raises, and it counts in :attr:`backlog` and
         :meth:`flush` while under way, like a result a reporter is sending."""
         with self._lock:
-            if self._closed:
-                closed = True
-            else:
-                closed = False
-                self._direct += 1
+            closed = self._closed
+            if not closed:
+                self._sending.append(result)
         if closed:
             self._log_lost(result, 0)
             return None
@@ -200,7 +200,7 @@ class ResultSender:
             self._push(result, 1, REPORT_BACKOFF.delay(0))
         finally:
             with self._lock:
-                self._direct -= 1
+                self._sending.remove(result)
                 if self._room_waiters:
                     self._room.notify_all()
         return task
@@ -271,7 +271,7 @@ class ResultSender:
             self._heap = [(now, seq, attempt, result) for _, seq, attempt, result in self._heap]
             heapq.heapify(self._heap)
             self._work.notify_all()
-            while self._heap or self._busy or self._direct:
+            while self._heap or self._sending:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
@@ -283,19 +283,21 @@ class ResultSender:
             self._closed = True
             leftovers = list(self._heap)
             self._heap.clear()
-            busy = self._busy + self._direct
+            busy = [entry.task_id or "?" for entry in self._sending]
             self._work.notify_all()
             self._room.notify_all()
         for _, _, attempt, result in leftovers:
             self._log_lost(result, attempt)
         if busy:
-            logger.error("%d result(s) were still being sent when the grace period ended", busy)
-        return len(leftovers) + busy
+            logger.error(
+                "%d result(s) were still being sent when the grace period ended (tasks %s)", len(busy), ", ".join(busy)
+            )
+        return len(leftovers) + len(busy)
 
     def pending_task_ids(self) -> List[str]:
-        """Task ids of the results not delivered yet."""
+        """Task ids of the results not delivered yet: queued, waiting for a retry, or being sent."""
         with self._lock:
-            return [entry[3].task_id or "?" for entry in self._heap]
+            return [entry.task_id or "?" for entry in self._sending] + [entry[3].task_id or "?" for entry in self._heap]
 
     def _log_lost(self, result: TaskResult, attempt: int) -> None:
         self.lost.append(result.task_id or "?")

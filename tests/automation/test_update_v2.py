@@ -4,6 +4,8 @@ server the runtime completes everything, and a worker with a domain never gets a
 from __future__ import annotations
 
 import contextlib
+import logging
+import socket
 import threading
 import time
 from typing import Iterator, List
@@ -157,3 +159,28 @@ def test_the_runtime_asks_once_whether_update_v2_exists(server_url: str) -> None
     client = TaskClient(Configuration(server_api_url=server_url))
     assert client.supports_update_v2() is False
     assert client.api.facts.update_v2 is False  # remembered for this server in this process
+
+
+def test_a_result_under_way_is_listed_as_pending_and_counted_by_a_flush(
+    uid: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    silent = socket.create_server(("127.0.0.1", 0))  # takes the request and never answers
+    held: List[socket.socket] = []
+    threading.Thread(target=lambda: held.append(silent.accept()[0]), daemon=True).start()
+    config = Configuration(server_api_url=f"http://127.0.0.1:{silent.getsockname()[1]}/api", read_timeout=3)
+    sender = ResultSender(TaskClient(config))
+    result = TaskResult(task_id=f"t-{uid}", workflow_instance_id="w", status=TaskResultStatus.COMPLETED)
+    caller = threading.Thread(target=sender.report_now, args=(result,), daemon=True)
+    try:
+        caller.start()
+        wait_for(lambda: held, 10, "the update-v2 request")
+        assert sender.pending_task_ids() == [f"t-{uid}"] and sender.backlog == 1
+        with caplog.at_level(logging.ERROR, logger="swift_conductor.automation"):
+            assert sender.flush(time.monotonic() + 0.3) == 1  # still under way when the deadline came
+        assert f"still being sent when the grace period ended (tasks t-{uid})" in caplog.text
+        caller.join(10)  # the read timeout ends the call; the sender is closed, so the result is logged as lost
+        assert sender.lost == [f"t-{uid}"] and sender.pending_task_ids() == []
+    finally:
+        for conn in held:
+            conn.close()
+        silent.close()
