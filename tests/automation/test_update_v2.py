@@ -8,7 +8,7 @@ import logging
 import socket
 import threading
 import time
-from typing import Iterator, List
+from typing import Iterator, List, Tuple
 
 import pytest
 
@@ -67,13 +67,18 @@ def statuses(config: Configuration, ids: List[str]) -> List[str]:
     return [str(client.get_workflow(i, include_tasks=False).status) for i in ids]
 
 
+def queued(server_url: str, name: str, count: int) -> Tuple[Configuration, List[str]]:
+    """The workflow of one task ``name``, defined and started ``count`` times: (configuration, workflow ids)."""
+    config = Configuration(server_api_url=server_url)
+    setup(config, name)
+    return config, [WorkflowClient(config).start_workflow(name, {"n": i}) for i in range(count)]
+
+
 def test_results_bring_the_next_task_where_the_server_has_update_v2(
     server_url: str, server_kind: str, uid: str
 ) -> None:
-    config = Configuration(server_api_url=server_url)
     name = f"v2_{uid}"
-    setup(config, name)
-    ids = [WorkflowClient(config).start_workflow(name, {"n": i}) for i in range(24)]
+    config, ids = queued(server_url, name, 24)
     runner = TaskRunner(Worker(name, add_one), [WorkerSettings(task_name=name, thread_count=4)], config)
     with running(runner):
         wait_for(lambda: statuses(config, ids) == ["COMPLETED"] * len(ids), 60, "every workflow to complete")
@@ -95,10 +100,8 @@ def test_results_bring_the_next_task_where_the_server_has_update_v2(
 def test_report_now_brings_the_next_task_or_leaves_the_result_to_the_reporters(
     server_url: str, server_kind: str, uid: str
 ) -> None:
-    config = Configuration(server_api_url=server_url)
     name = f"v2now_{uid}"
-    setup(config, name)
-    ids = [WorkflowClient(config).start_workflow(name, {"n": i}) for i in range(2)]
+    config, ids = queued(server_url, name, 2)
     client = TaskClient(config)
     polled: List[Task] = []
 
