@@ -729,6 +729,25 @@ def table(server: str, rows: List[Dict[str, Any]], tasks: int) -> str:
     return "\n".join(out)
 
 
+def spread(server: str, rounds: List[List[Dict[str, Any]]]) -> str:
+    """Per client, its CPU/task and tasks/s against the raw loop's in the same round: min, median, max. On a
+    shared machine one round's ratio can be off by a third either way; the spread says how far to trust it."""
+    out = [
+        f"\n== {server}: ratios to the raw loop of the same round, over {len(rounds)} rounds (min / median / max) =="
+    ]
+    labels = [r["label"] for r in rounds[0] if r["label"] != "raw loop"]
+    for label in labels:
+        for key, what in (("cpu_ms", "CPU/task"), ("tps", "tasks/s")):
+            values = sorted(
+                by[label].get(key, float("nan")) / by["raw loop"].get(key, float("nan"))
+                for by in ({r["label"]: r for r in rows} for rows in rounds)
+                if "raw loop" in by and label in by
+            )
+            if values:
+                out.append(f"  {label:<22}{what:<10}{values[0]:>8.2f} /{pct(values, 0.5):>6.2f} /{values[-1]:>6.2f}")
+    return "\n".join(out)
+
+
 @contextlib.contextmanager
 def endpoint_for(server: str, args: argparse.Namespace) -> Iterator[Endpoint]:
     if server == "embedded":
@@ -776,6 +795,9 @@ def main() -> int:
         "--per-thread", action="store_true", help="also print each client thread's CPU and context switches per task"
     )
     parser.add_argument("--clients", default="raw,ours1,ours8,cpy8", help="which clients, in this order")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds of all the clients on one server; > 1 adds the ratios' spread"
+    )
     parser.add_argument("--log-dir", default=os.environ.get("TMPDIR", "/tmp"), help="client logs go here")
     # internal modes: this file is also the clients and the counting endpoints
     parser.add_argument("--client", choices=sorted(CLIENTS), help=argparse.SUPPRESS)
@@ -813,11 +835,17 @@ def main() -> int:
     print(f"python {sys.version.split()[0]}; {os.cpu_count()} CPUs; load {Path('/proc/loadavg').read_text().strip()}")
     for server in args.server or ["embedded", "oss"]:
         print(f"{server}:", flush=True)
+        rounds = []
         with endpoint_for(server, args) as endpoint:
             control = Control(endpoint.control)
-            rows = [measure(label, kind, threads, endpoint, control, args) for label, kind, threads in chosen]
-        tables.append(table(server, rows, args.tasks))
-        print(tables[-1], flush=True)
+            for _ in range(args.repeat):
+                rows = [measure(label, kind, threads, endpoint, control, args) for label, kind, threads in chosen]
+                rounds.append(rows)
+                tables.append(table(server, rows, args.tasks))
+                print(tables[-1], flush=True)
+        if len(rounds) > 1:
+            tables.append(spread(server, rounds))
+            print(tables[-1], flush=True)
     print("\n".join(tables))
     return 0
 

@@ -181,8 +181,11 @@ class ResultSender:
         threads. Each such trip wakes a sleeping thread, which costs more CPU than the call's own work where
         the server, not the worker, sets the pace. Whatever this call cannot settle is left to the reporters: a
         failed call's result is queued for a retry the v1 way, and where the server lacks update-v2 (remembered
-        for the process) the result is queued at once. It never raises, and it counts in :attr:`backlog` and
-        :meth:`flush` while under way, like a result a reporter is sending."""
+        for the process) the result is queued at once. It counts in :attr:`backlog` and :meth:`flush` while under
+        way, like a result a reporter is sending."""
+        if self.client.api.facts.update_v2 is False:  # known to lack it (another thread found out): the v1 way
+            self.submit(result)
+            return None
         with self._lock:
             closed = self._closed
             if not closed:
@@ -191,8 +194,9 @@ class ResultSender:
             self._log_lost(result, 0)
             return None
         task: Optional[Task] = None
+        settled = False
         try:
-            settled, task = self._v2(result, 0, own=False)
+            settled, task = self._v2(result)
             if not settled:
                 self._push(result, 0, 0.0)
         except Exception:  # a bug of ours must not lose the result: the reporters retry it
@@ -201,11 +205,11 @@ class ResultSender:
         finally:
             with self._lock:
                 self._sending.remove(result)
-                if self._room_waiters:
+                if settled and self._room_waiters:  # (otherwise it is still in the backlog, queued)
                     self._room.notify_all()
         return task
 
-    def _v2(self, result: TaskResult, attempt: int, *, own: bool) -> Tuple[bool, Optional[Task]]:
+    def _v2(self, result: TaskResult) -> Tuple[bool, Optional[Task]]:
         """One update-v2 call: (settled, the next task). Not settled: the result is to go the v1 way (the server
         has no update-v2, or the result cannot be encoded, which the v1 path reports)."""
         began = time.perf_counter()
@@ -216,7 +220,7 @@ class ResultSender:
                 self.client.api.facts.update_v2 = False
                 logger.info("the server has no update-v2; reporting results the v1 way from now on")
                 return False, None
-            self._failed(result, attempt, exc, own=own)
+            self._failed(result, 0, exc, own=False)
             return True, None
         except (TypeError, ValueError):
             return False, None
@@ -283,7 +287,8 @@ class ResultSender:
             self._closed = True
             leftovers = list(self._heap)
             self._heap.clear()
-            busy = [entry.task_id or "?" for entry in self._sending]
+            queued = {id(entry[3]) for entry in leftovers}  # (a result is briefly both, while it is re-queued)
+            busy = [entry.task_id or "?" for entry in self._sending if id(entry) not in queued]
             self._work.notify_all()
             self._room.notify_all()
         for _, _, attempt, result in leftovers:
@@ -297,7 +302,8 @@ class ResultSender:
     def pending_task_ids(self) -> List[str]:
         """Task ids of the results not delivered yet: queued, waiting for a retry, or being sent."""
         with self._lock:
-            return [entry.task_id or "?" for entry in self._sending] + [entry[3].task_id or "?" for entry in self._heap]
+            ids = [entry.task_id or "?" for entry in self._sending] + [entry[3].task_id or "?" for entry in self._heap]
+            return list(dict.fromkeys(ids))  # a result being re-queued is briefly in both
 
     def _log_lost(self, result: TaskResult, attempt: int) -> None:
         self.lost.append(result.task_id or "?")

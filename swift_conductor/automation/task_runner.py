@@ -6,11 +6,11 @@
 - **Where the server has update-v2** (Conductor OSS 3.2x, the embedded server), the execution thread that
   finished a task sends its result by update-v2 and runs the task that comes back: a busy worker sends one
   request per task and no polls, and its tasks make no trip between threads. The slot stays claimed during that
-  call, as nothing else may arrive for it; a call that fails leaves the result to the reporter threads (the v1
-  way, with retries) and the slot to the polls. The server's long poll wakes when a task arrives, but only for
-  ``count=1``; so an idle worker long-polls for one task (``poll_timeout``, 1000 ms by default: at most about one
-  request per second per task type, pickup within about 0.1 s on OSS), and a worker with several free slots asks
-  for them with a poll that does not wait.
+  call, as nothing else may arrive for it; a call that fails leaves the result to the reporter threads (sent the
+  v1 way like any other result) and the slot to the polls. The server's long poll wakes when a task arrives, but
+  only for ``count=1``; so an idle worker long-polls for one task (``poll_timeout``, 1000 ms by default: at most
+  about one request per second per task type, pickup within about 0.1 s on OSS), and a worker with several free
+  slots asks for them with a poll that does not wait.
 - Other results (v1 servers, non-final statuses, while stopping) are handed to reporter threads
   (:mod:`.result_sender`): the execution thread is free at once, and a slow server never holds a slot.
 - **Elsewhere** (Netflix 3.15, Swift 3.16: a waiting poll never sees a task that arrives meanwhile) it polls for
@@ -86,6 +86,7 @@ class TaskRunner:
         self._claimed = 0  # free slots a poll or an update-v2 in flight may still fill
         self._slots = threading.Condition()
         self._stop = threading.Event()
+        self._shut = False  # the drain is over: nothing more is run
         self._threads: TaskThreads[Task] = TaskThreads(self.thread_count, self._run_task)
         self._lease_names = frozenset(s.task_name for s in self.settings if s.extend_lease)  # per name
         self._leases = LeaseKeeper(self.client, worker) if self._lease_names else None
@@ -241,7 +242,7 @@ class TaskRunner:
     def _execute(self, task: Task) -> None:
         """Hand a task that holds a slot to an execution thread."""
         if not self._threads.submit(task):
-            logger.error("task %s arrived after the runner shut down; it will time out on the server", task.task_id)
+            _too_late(task)
 
     def _run_task(self, task: Task) -> None:
         """Run a task and then, for as long as update-v2 brings one, the task that came back with its result."""
@@ -284,21 +285,35 @@ class TaskRunner:
         if not claim:
             self.sender.submit(result)
             return None
+        if self._stop.is_set():  # stopped meanwhile: an update-v2 now would take a task from the queue for nothing
+            self.sender.submit(result)
+            return self._take(None, task)
         # This thread sends the result itself and runs what comes back (see ResultSender.report_now): its slot
         # stays claimed meanwhile, as no other task may arrive for it.
-        return self._take(self.sender.report_now(result), task)
+        try:
+            back = self.sender.report_now(result)
+        except BaseException:  # a bug of ours: the claim is released all the same
+            logger.exception("internal error while reporting task %s", task.task_id)
+            back = None
+        if self.client.api.facts.update_v2 is False:  # the server turned out to lack it: v1 from now on
+            self.update_v2 = False
+        return self._take(back, task)
 
     def _take(self, task: Optional[Task], reported: Task) -> Optional[Task]:
         """Fill the claimed slot with the task update-v2 brought (returned to run), or free it for a poll."""
         accepted = task is not None and self._accepts(task, reported)
         with self._slots:
             self._claimed -= 1
-            if accepted:
+            late = accepted and self._shut
+            if accepted and not late:
                 self._free -= 1  # the claimed slot is filled: free minus claimed is unchanged
                 self.received_v2 += 1
-            if not accepted or self._stop.is_set():  # the loop can poll for this slot, or a drain counts it
+            else:  # the loop can poll for this slot, or a drain counts it
                 self._slots.notify_all()
-        if not accepted or task is None:
+        if task is None or not accepted:
+            return None
+        if late:
+            _too_late(task)
             return None
         if _metrics.recorder.enabled:
             _metrics.recorder.received(task.task_def_name or task.task_type or "", 1)
@@ -334,6 +349,7 @@ class TaskRunner:
                     break
                 self._slots.wait(left)
             unfinished = self.thread_count - self._free
+            self._shut = True  # from now on a task that still arrives is not run
         if unfinished:
             logger.error(
                 "grace period over with %d task(s) still running; they will time out on the server",
@@ -347,3 +363,7 @@ class TaskRunner:
 
 def _nothing() -> None:
     return None
+
+
+def _too_late(task: Task) -> None:
+    logger.error("task %s arrived after the runner shut down; it will time out on the server", task.task_id)

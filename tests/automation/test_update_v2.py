@@ -8,7 +8,7 @@ import logging
 import socket
 import threading
 import time
-from typing import Iterator, List, Tuple
+from typing import Iterator, List, Optional, Set, Tuple
 
 import pytest
 
@@ -16,6 +16,7 @@ from swift_conductor import Configuration, Worker
 from swift_conductor.automation.result_sender import ResultSender
 from swift_conductor.automation.task_runner import TaskRunner
 from swift_conductor.clients import MetadataClient, TaskClient, WorkflowClient
+from swift_conductor.errors import ConductorConnectionError
 from swift_conductor.http.models import (
     StartWorkflowRequest,
     Task,
@@ -110,6 +111,7 @@ def test_report_now_brings_the_next_task_or_leaves_the_result_to_the_reporters(
         return bool(polled)
 
     wait_for(poll, 20, "a task")
+    client.api.facts.update_v2 = None  # (shared per server in this process: an earlier test may have learnt it)
     sender = ResultSender(client)
     done = TaskResult(task_id=polled[0].task_id, workflow_instance_id=polled[0].workflow_instance_id)
     done.status = TaskResultStatus.COMPLETED
@@ -135,8 +137,61 @@ def test_report_now_keeps_a_result_it_could_not_deliver(uid: str) -> None:
     result = TaskResult(task_id=f"t-{uid}", workflow_instance_id="w", status=TaskResultStatus.COMPLETED)
     assert sender.report_now(result) is None
     assert sender.backlog == 1  # kept for a retry by a reporter (the v1 way), not dropped
-    assert sender.flush(time.monotonic() + 0.5) == 1
-    assert sender.lost == [f"t-{uid}"]
+    assert sender.flush(time.monotonic() + 0.3) == 1
+    wait_for(lambda: sender.lost == [f"t-{uid}"], 10, "the result logged as lost")  # (a retry may be under way)
+
+
+class FailingV2Client(TaskClient):
+    """A real client whose update-v2 calls for results numbered in ``fail`` (1-based) fail as if the connection
+    dropped."""
+
+    def __init__(self, configuration: Configuration, fail: Set[int]) -> None:
+        super().__init__(configuration)
+        self.fail = fail
+        self.v2_calls = 0
+
+    def update_task_v2(self, result: TaskResult) -> Optional[Task]:
+        if result.task_id == "_swift_conductor_probe":  # the runtime's one question whether the path exists
+            return super().update_task_v2(result)
+        self.v2_calls += 1
+        if self.v2_calls in self.fail:
+            raise ConductorConnectionError("injected: connection dropped before the answer")
+        return super().update_task_v2(result)
+
+
+@pytest.mark.parametrize("server_kind", ["embedded"], indirect=True)
+def test_a_failed_update_v2_frees_its_slot_and_its_result_goes_the_v1_way(server_url: str, uid: str) -> None:
+    name = f"v2fail_{uid}"
+    config, ids = queued(server_url, name, 6)
+    client = FailingV2Client(config, fail={1, 3})
+    runner = TaskRunner(Worker(name, add_one), [WorkerSettings(task_name=name, thread_count=1)], client=client)
+    with running(runner):  # one thread: a slot left claimed by a failed call would stop everything
+        wait_for(lambda: statuses(config, ids) == ["COMPLETED"] * len(ids), 60, "every workflow to complete")
+    assert client.v2_calls >= 3 and runner.sender.delivered == len(ids)
+    assert runner.sender.delivered_v2 == client.v2_calls - 2  # the two failed results went the v1 way, once each
+    assert runner.in_flight == 0 and runner.sender.backlog == 0
+
+
+class ProbeSaysYes(TaskClient):
+    """A real client whose probe claims update-v2 (a server replaced behind the same URL, say)."""
+
+    def supports_update_v2(self) -> Optional[bool]:
+        return True
+
+
+@pytest.mark.parametrize("server_kind", ["netflix"], indirect=True)
+def test_a_server_found_to_lack_update_v2_at_a_result_is_served_the_v1_way_from_then_on(
+    server_url: str, uid: str
+) -> None:
+    name = f"v2lack_{uid}"
+    config, ids = queued(server_url, name, 6)
+    client = ProbeSaysYes(config)
+    client.api.facts.update_v2 = None
+    runner = TaskRunner(Worker(name, add_one), [WorkerSettings(task_name=name, thread_count=2)], client=client)
+    with running(runner):
+        wait_for(lambda: statuses(config, ids) == ["COMPLETED"] * len(ids), 60, "every workflow to complete")
+    assert runner.update_v2 is False  # learnt from 3.15's 500 "not supported" on the first result
+    assert (runner.received_v2, runner.sender.delivered_v2, runner.sender.delivered) == (0, 0, len(ids))
 
 
 def test_a_worker_with_a_domain_gets_only_tasks_of_its_domain(server_url: str, uid: str) -> None:
