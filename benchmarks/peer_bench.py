@@ -824,6 +824,10 @@ def main() -> int:
         "ours8": ("ours 8 threads", "ours", 8),
         "cpy8": ("cpy 8 threads", "cpy", 8),
     }
+    if args.repeat < 1:
+        parser.error(f"--repeat must be at least 1, got {args.repeat}")
+    if args.embedded_delay_ms < 0:
+        parser.error(f"--embedded-delay-ms must be 0 or more, got {args.embedded_delay_ms}")
     names = [c.strip() for c in args.clients.split(",") if c.strip()]
     unknown = [name for name in names if name not in plan]
     if unknown or not names:

@@ -285,9 +285,6 @@ class TaskRunner:
         if not claim:
             self.sender.submit(result)
             return None
-        if self._stop.is_set():  # stopped meanwhile: an update-v2 now would take a task from the queue for nothing
-            self.sender.submit(result)
-            return self._take(None, task)
         # This thread sends the result itself and runs what comes back (see ResultSender.report_now): its slot
         # stays claimed meanwhile, as no other task may arrive for it.
         try:
@@ -295,8 +292,8 @@ class TaskRunner:
         except BaseException:  # a bug of ours: the claim is released all the same
             logger.exception("internal error while reporting task %s", task.task_id)
             back = None
-        if self.client.api.facts.update_v2 is False:  # the server turned out to lack it: v1 from now on
-            self.update_v2 = False
+        if back is None and self.client.api.facts.update_v2 is False:  # the server turned out to lack it
+            self.update_v2 = False  # v1 from now on, polls included
         return self._take(back, task)
 
     def _take(self, task: Optional[Task], reported: Task) -> Optional[Task]:

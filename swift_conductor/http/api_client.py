@@ -40,8 +40,9 @@ _DIALECT_PATHS: Dict[str, Dict[str, str]] = {
 EXCERPT = 160  # error bodies in messages are cut to one line of at most this many characters
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
-# One encoder for every body: json.dumps with options builds a new one on each call.
-_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+#: The encoder of every request body (one: json.dumps with options builds a new one on each call). Workers' outputs
+#: are checked with it too, so what passes the check is what can be sent.
+BODY_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 
 Params = Optional[Mapping[str, Union[str, int, Sequence[str]]]]
 
@@ -117,7 +118,7 @@ class ApiClient:
         data: Optional[bytes] = None
         headers: Dict[str, str] = {}
         if json_body is not None:
-            data = _JSON.encode(json_body).encode()
+            data = BODY_ENCODER.encode(json_body).encode()
             headers["Content-Type"] = "application/json"
         elif text_body is not None:
             data = text_body.encode()

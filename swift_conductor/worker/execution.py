@@ -5,10 +5,10 @@ Used by the runtime for every task, and handy in users' unit tests: it never rai
 
 from __future__ import annotations
 
-import json
 import logging
 import traceback
 
+from ..http.api_client import BODY_ENCODER
 from ..http.models import Task, TaskResult
 from ..http.models.task_result import MAX_REASON_LENGTH
 from ..http.models.task_result_status import TaskResultStatus
@@ -63,13 +63,10 @@ def failed_result(worker: WorkerAbc, task: Task, exc: BaseException) -> TaskResu
     return result
 
 
-_ENCODER = json.JSONEncoder(allow_nan=False)  # one encoder: json.dumps with options builds one per call
-
-
 def _check_json(result: TaskResult) -> None:
     """A TypeError naming the problem when the output cannot be sent as JSON (NaN and infinities included), so
     the worker's task fails with that reason instead of its result being refused on the way out."""
     try:
-        _ENCODER.encode(result.output_data)
+        BODY_ENCODER.encode(result.output_data)
     except (TypeError, ValueError, RecursionError) as exc:
         raise TypeError(f"task output is not JSON-serializable: {exc}") from exc
